@@ -1,0 +1,1 @@
+"""Thin Temporal adapters over services/, one module per service."""

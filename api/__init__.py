@@ -1,0 +1,1 @@
+"""The HTTP API: thin routes over the services (reads) and the workflows (writes)."""

@@ -1,0 +1,45 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api import health
+from api.errors import install_error_handlers
+from api.metrics import record_request_metrics
+from api.temporal_client import LazyTemporalClient
+from core.config import get_settings
+from core.db import dispose_engine
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.temporal = LazyTemporalClient()
+    yield
+    await dispose_engine()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Oddsmith",
+        version="1",
+        summary="Prediction markets: trade contracts on the outcome of future events.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.middleware("http")(record_request_metrics)
+    if settings.cors_origins:
+        # Closed by default: only origins named in CORS_ORIGINS may call from a browser.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing: settings, database, Temporal client, logging, the embedded dev stack."""

@@ -1,0 +1,78 @@
+"""One validated settings object, read from the environment with the same names in every mode."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform. Variable names are documented in the README."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=_env("ODDSMITH_ENV")
+    )
+    data_dir: Path = Field(Path(".data"), validation_alias=_env("ODDSMITH_DATA_DIR"))
+    log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5433/oddsmith", validation_alias=_env("DATABASE_URL")
+    )
+    database_pool_size: int = Field(10, validation_alias=_env("DATABASE_POOL_SIZE"))
+
+    temporal_address: str = Field("127.0.0.1:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    temporal_ui_port: int = Field(8233, validation_alias=_env("TEMPORAL_UI_PORT"))
+    # Prefix for task queues, so a test run never takes work from a running dev stack.
+    task_queue_prefix: str = Field("", validation_alias=_env("TASK_QUEUE_PREFIX"))
+
+    api_host: str = Field("127.0.0.1", validation_alias=_env("API_HOST"))
+    api_port: int = Field(8000, validation_alias=_env("API_PORT"))
+    cors_origins: list[str] = Field(default_factory=list, validation_alias=_env("CORS_ORIGINS"))
+
+    jwt_secret: str = Field(DEFAULT_JWT_SECRET, validation_alias=_env("JWT_SECRET"))
+    jwt_ttl_seconds: int = Field(3600, validation_alias=_env("JWT_TTL_SECONDS"))
+
+    admin_email: str | None = Field(None, validation_alias=_env("ODDSMITH_ADMIN_EMAIL"))
+    admin_password: str | None = Field(None, validation_alias=_env("ODDSMITH_ADMIN_PASSWORD"))
+
+    seed_demo_data: bool = Field(True, validation_alias=_env("ODDSMITH_SEED_DEMO"))
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:
+            raise ValueError("JWT_SECRET must be set to a secret value outside development")
+        if self.env == "production" and len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The SQLAlchemy URL for the asyncpg driver, from a plain postgresql:// URL."""
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url!r}")
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The URL for asyncpg itself (LISTEN/NOTIFY needs a raw connection)."""
+        return "postgresql://" + self.async_database_url.split("://", 1)[1]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

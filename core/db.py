@@ -1,0 +1,51 @@
+"""The database engine and sessions (SQLAlchemy async over asyncpg)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core.config import Settings, get_settings
+
+_engine: AsyncEngine | None = None
+
+
+def create_engine(settings: Settings | None = None) -> AsyncEngine:
+    settings = settings or get_settings()
+    return create_async_engine(
+        settings.async_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def get_engine() -> AsyncEngine:
+    """The process-wide engine, created on first use."""
+    global _engine
+    if _engine is None:
+        _engine = create_engine()
+    return _engine
+
+
+async def dispose_engine() -> None:
+    global _engine
+    if _engine is not None:
+        await _engine.dispose()
+        _engine = None
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[AsyncConnection]:
+    """One database transaction: committed on success, rolled back on any error."""
+    async with get_engine().begin() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[AsyncConnection]:
+    """A connection for reads (autocommit-free, rolled back at the end)."""
+    async with get_engine().connect() as conn:
+        yield conn

@@ -1,0 +1,39 @@
+"""Task-queue names and workflow-id formats: the one place they are spelled."""
+
+from __future__ import annotations
+
+from core.config import get_settings
+
+ORCHESTRATOR = "orchestrator"
+TRADE_ENGINE = "trade-engine"
+ACCOUNTS = "accounts"
+NOTIFICATIONS = "notifications"
+
+SERVICE_QUEUES = (ORCHESTRATOR, TRADE_ENGINE, ACCOUNTS, NOTIFICATIONS)
+
+
+def task_queue(service: str) -> str:
+    """The task queue a service's worker polls (prefixed in tests to isolate them)."""
+    if service not in SERVICE_QUEUES:
+        raise ValueError(f"unknown service {service!r}; expected one of {SERVICE_QUEUES}")
+    return get_settings().task_queue_prefix + service
+
+
+def market_workflow_id(market_id: str) -> str:
+    return f"market-{market_id}"
+
+
+def payout_workflow_id(market_id: str) -> str:
+    return f"payout-{market_id}"
+
+
+def deposit_workflow_id(deposit_id: str) -> str:
+    return f"deposit-{deposit_id}"
+
+
+def withdrawal_workflow_id(withdrawal_id: str) -> str:
+    return f"withdrawal-{withdrawal_id}"
+
+
+def system_check_workflow_id(nonce: str) -> str:
+    return f"system-check-{nonce}"

@@ -1,0 +1,1 @@
+"""One package per service: its database access and its business operations."""

@@ -1,0 +1,1 @@
+"""User Management: users, roles, auth, wallets and the ledger."""

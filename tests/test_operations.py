@@ -1,0 +1,54 @@
+"""Operations endpoints: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+import httpx
+
+from api.temporal_client import LazyTemporalClient
+from core.embedded import free_port
+
+
+async def test_healthz_answers_ok(api: httpx.AsyncClient) -> None:
+    response = await api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_database_and_temporal_reachable(api: httpx.AsyncClient) -> None:
+    response = await api.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"] == {"database": "ok", "temporal": "ok"}
+
+
+async def test_readyz_is_503_with_the_reason_when_temporal_is_down(
+    api: httpx.AsyncClient,
+) -> None:
+    app = api._transport.app  # type: ignore[attr-defined]
+    working = app.state.temporal
+    app.state.temporal = LazyTemporalClient(address=f"127.0.0.1:{free_port()}")
+    try:
+        response = await api.get("/readyz")
+    finally:
+        app.state.temporal = working
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "unavailable"
+    assert body["error"]["details"]["checks"]["database"] == "ok"
+    assert body["error"]["details"]["checks"]["temporal"] != "ok"
+    assert "temporal" in body["error"]["message"]
+    assert response.headers["retry-after"]
+
+
+async def test_metrics_exposes_request_counts(api: httpx.AsyncClient) -> None:
+    await api.get("/healthz")
+    response = await api.get("/metrics")
+    assert response.status_code == 200
+    assert 'oddsmith_http_requests_total{method="GET",route="/healthz",status="200"}' in (
+        response.text
+    )
+
+
+async def test_unknown_route_answers_in_the_error_shape(api: httpx.AsyncClient) -> None:
+    response = await api.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

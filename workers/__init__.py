@@ -1,0 +1,1 @@
+"""One entry point per task queue; each runs as its own process (`oddsmith worker <queue>`)."""

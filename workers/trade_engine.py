@@ -1,0 +1,17 @@
+"""The Trade Engine's worker: matching and settlement activities (task queue `trade-engine`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from activities.health import make_ping
+from core.names import TRADE_ENGINE
+from workers.base import WorkerComponents, serve
+
+
+def components() -> WorkerComponents:
+    return WorkerComponents(activities=[make_ping(TRADE_ENGINE)])
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(TRADE_ENGINE, components()))

@@ -1,0 +1,1 @@
+"""The Orchestrator: Temporal workflows. No I/O, no database, no clock but workflow.now()."""
