@@ -1,0 +1,86 @@
+"""Oddsmith's pure trade engine: order book, matching, holds, fees, LMSR and settlement maths.
+
+Everything is integer micro-dollars; no I/O, no clock, no randomness.  See ``MarketEngine``.
+"""
+
+from .errors import (
+    DUPLICATE_ORDER,
+    INSUFFICIENT_FUNDS,
+    INSUFFICIENT_POSITION,
+    INVALID_REQUEST,
+    ORDER_EXPIRED,
+    ORDER_NOT_FOUND,
+    WOULD_TAKE,
+    EngineError,
+)
+from .fees import fee_for_basis, fee_for_fill, normalize_rate
+from .lmsr import Lmsr
+from .market import ESCROW, FEES, MARKET_MAKER, MarketEngine
+from .settlement import Payout, Settlement, settle, settle_fraction
+from .types import (
+    AMM_USER_ID,
+    MICRO,
+    AccountKind,
+    AccountRef,
+    Action,
+    BookSide,
+    CancelReason,
+    CancelResult,
+    Fill,
+    FillKind,
+    MarketParams,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    PlaceResult,
+    Posting,
+    PostingKind,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+__all__ = [
+    "AMM_USER_ID",
+    "DUPLICATE_ORDER",
+    "ESCROW",
+    "FEES",
+    "INSUFFICIENT_FUNDS",
+    "INSUFFICIENT_POSITION",
+    "INVALID_REQUEST",
+    "MARKET_MAKER",
+    "MICRO",
+    "ORDER_EXPIRED",
+    "ORDER_NOT_FOUND",
+    "WOULD_TAKE",
+    "AccountKind",
+    "AccountRef",
+    "Action",
+    "BookSide",
+    "CancelReason",
+    "CancelResult",
+    "EngineError",
+    "Fill",
+    "FillKind",
+    "Lmsr",
+    "MarketEngine",
+    "MarketParams",
+    "OrderRequest",
+    "OrderState",
+    "OrderStatus",
+    "OrderType",
+    "Payout",
+    "PlaceResult",
+    "Posting",
+    "PostingKind",
+    "SelfTradePrevention",
+    "Settlement",
+    "Side",
+    "TimeInForce",
+    "fee_for_basis",
+    "fee_for_fill",
+    "normalize_rate",
+    "settle",
+    "settle_fraction",
+]

@@ -1,0 +1,168 @@
+"""Internal mutable records of the matching engine: resting orders and per-user market state.
+
+Plain ``__slots__`` classes (not dataclasses) because they sit on the hot path.
+"""
+
+from __future__ import annotations
+
+from .types import (
+    AccountKind,
+    AccountRef,
+    Action,
+    BookSide,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+
+class UserBook:
+    """One user's state in one market: cash, position and commitments.
+
+    ``committed`` counts the contracts (YES if ``position`` > 0, NO if < 0) already promised
+    to the user's resting orders; it never exceeds ``abs(position)``.
+    """
+
+    __slots__ = (
+        "available",
+        "available_ref",
+        "committed",
+        "is_amm",
+        "orders",
+        "position",
+        "reserved",
+        "reserved_ref",
+        "user_id",
+    )
+
+    def __init__(self, user_id: str, is_amm: bool = False) -> None:
+        self.user_id = user_id
+        self.available = 0
+        self.reserved = 0
+        self.position = 0
+        self.committed = 0
+        self.orders: dict[str, Order] = {}
+        self.is_amm = is_amm
+        if is_amm:
+            mm = AccountRef(AccountKind.MARKET_MAKER)
+            self.available_ref = mm
+            self.reserved_ref = mm
+        else:
+            self.available_ref = AccountRef(AccountKind.AVAILABLE, user_id)
+            self.reserved_ref = AccountRef(AccountKind.RESERVED, user_id)
+
+
+class Order:
+    """A live order inside the engine (the taker while it matches, or a resting order)."""
+
+    __slots__ = (
+        "action",
+        "cash_per",
+        "count",
+        "expires_at",
+        "fee_var",
+        "filled",
+        "hold_cash",
+        "hold_contracts",
+        "is_bid",
+        "live",
+        "maker_basis",
+        "maker_fees",
+        "notional",
+        "order_id",
+        "post_only",
+        "reason",
+        "reduce_only",
+        "remaining",
+        "seq",
+        "side",
+        "status",
+        "stp",
+        "taker_basis",
+        "taker_fees",
+        "tif",
+        "trades",
+        "type",
+        "user",
+        "yes_price",
+    )
+
+    def __init__(
+        self,
+        order_id: str,
+        user: UserBook,
+        is_bid: bool,
+        yes_price: int,
+        fee_var: int,
+        action: Action,
+        side: Side,
+        type_: OrderType,
+        tif: TimeInForce,
+        count: int,
+        seq: int,
+        expires_at: int | None,
+        post_only: bool,
+        reduce_only: bool,
+        stp: SelfTradePrevention,
+    ) -> None:
+        self.order_id = order_id
+        self.user = user
+        self.is_bid = is_bid
+        self.yes_price = yes_price
+        self.cash_per = yes_price if is_bid else 1_000_000 - yes_price
+        self.fee_var = fee_var
+        self.action = action
+        self.side = side
+        self.type = type_
+        self.tif = tif
+        self.count = count
+        self.remaining = count
+        self.filled = 0
+        self.notional = 0
+        self.status = OrderStatus.RESTING
+        self.reason: str | None = None
+        self.taker_fees = 0
+        self.maker_fees = 0
+        self.taker_basis = 0
+        self.maker_basis = 0
+        self.hold_cash = 0
+        self.hold_contracts = 0
+        self.seq = seq
+        self.expires_at = expires_at
+        self.post_only = post_only
+        self.reduce_only = reduce_only
+        self.stp = stp
+        self.live = False
+        self.trades = 0
+
+    def snapshot(self) -> OrderState:
+        return OrderState(
+            self.order_id,
+            self.user.user_id,
+            self.action,
+            self.side,
+            BookSide.BID if self.is_bid else BookSide.ASK,
+            self.type,
+            self.tif,
+            self.yes_price,
+            self.count,
+            self.filled,
+            self.remaining,
+            self.notional,
+            self.status,
+            self.reason,
+            self.taker_fees,
+            self.maker_fees,
+            self.taker_basis,
+            self.maker_basis,
+            self.hold_cash,
+            self.hold_contracts,
+            self.seq,
+            self.expires_at,
+            self.post_only,
+            self.reduce_only,
+            self.stp,
+        )
