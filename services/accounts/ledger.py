@@ -1,0 +1,273 @@
+"""The double-entry ledger: the single source of truth for money.
+
+Every movement is one transaction whose entries sum to zero. Transactions are idempotent by a
+business key: posting the same key again changes nothing and returns the first transaction.
+Balances live on the account rows (locked in id order, so concurrent posters never deadlock)
+and every entry records the balance after it, so history never needs to be re-summed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.ledger import AccountKind
+
+NON_NEGATIVE_KINDS = frozenset(
+    {AccountKind.USER_AVAILABLE, AccountKind.USER_RESERVED, AccountKind.MARKET_ESCROW}
+)
+
+
+class LedgerError(Exception):
+    """A posting that would break the ledger's rules (unbalanced, or a balance below zero)."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccounts:
+    user_id: int
+    available: int  # account ids
+    reserved: int
+
+
+@dataclass(slots=True)
+class NewTransaction:
+    kind: str
+    idempotency_key: str
+    legs: Sequence[tuple[int, int]]  # (account id, signed amount); must sum to zero
+    user_id: int | None = None
+    market_id: int | None = None
+    order_id: str | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PostedTransaction:
+    id: int
+    idempotency_key: str
+    created: bool  # False when the key had been posted before
+
+
+def _net_legs(legs: Iterable[tuple[int, int]]) -> dict[int, int]:
+    net: dict[int, int] = {}
+    for account_id, amount in legs:
+        net[account_id] = net.get(account_id, 0) + amount
+    return {a: v for a, v in net.items() if v != 0}
+
+
+async def platform_account(conn: AsyncConnection, kind: AccountKind) -> int:
+    row = await conn.execute(
+        text(
+            "SELECT id FROM ledger_accounts WHERE kind = :k AND user_id IS NULL "
+            "AND market_id IS NULL"
+        ),
+        {"k": kind.value},
+    )
+    return int(row.scalar_one())
+
+
+async def escrow_account(conn: AsyncConnection, market_id: int) -> int:
+    await conn.execute(
+        text(
+            "INSERT INTO ledger_accounts (kind, market_id) VALUES ('market_escrow', :m) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"m": market_id},
+    )
+    row = await conn.execute(
+        text("SELECT id FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"),
+        {"m": market_id},
+    )
+    return int(row.scalar_one())
+
+
+async def user_accounts(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[int, UserAccounts]:
+    """The cash accounts of several users in one query."""
+    rows = await conn.execute(
+        text(
+            "SELECT user_id, kind, id FROM ledger_accounts "
+            "WHERE user_id = ANY(:ids) AND kind IN ('user_available', 'user_reserved')"
+        ),
+        {"ids": list(set(user_ids))},
+    )
+    found: dict[int, dict[str, int]] = {}
+    for user_id, kind, account_id in rows:
+        found.setdefault(int(user_id), {})[kind] = int(account_id)
+    return {
+        uid: UserAccounts(uid, kinds["user_available"], kinds["user_reserved"])
+        for uid, kinds in found.items()
+    }
+
+
+async def balances(conn: AsyncConnection, account_ids: Iterable[int]) -> dict[int, int]:
+    rows = await conn.execute(
+        text("SELECT id, balance FROM ledger_accounts WHERE id = ANY(:ids)"),
+        {"ids": list(set(account_ids))},
+    )
+    return {int(a): int(b) for a, b in rows}
+
+
+async def post_transactions(
+    conn: AsyncConnection, transactions: Sequence[NewTransaction]
+) -> list[PostedTransaction]:
+    """Post many transactions in a fixed number of queries, inside the caller's transaction.
+
+    Keys already posted are skipped (and reported with created=False). Raises LedgerError,
+    leaving the caller to roll back, if a transaction is unbalanced or would take a user or
+    escrow account below zero.
+    """
+    if not transactions:
+        return []
+    for tx in transactions:
+        if sum(amount for _, amount in tx.legs) != 0:
+            raise LedgerError(
+                "unbalanced", f"transaction {tx.idempotency_key} does not sum to zero"
+            )
+    keys = [tx.idempotency_key for tx in transactions]
+    existing = await conn.execute(
+        text(
+            "SELECT idempotency_key, id FROM ledger_transactions WHERE idempotency_key = ANY(:keys)"
+        ),
+        {"keys": keys},
+    )
+    already = {k: int(i) for k, i in existing}
+    fresh = [tx for tx in transactions if tx.idempotency_key not in already]
+    posted: dict[str, PostedTransaction] = {
+        k: PostedTransaction(i, k, created=False) for k, i in already.items()
+    }
+    if fresh:
+        posted.update(await _post_fresh(conn, fresh))
+    return [posted[k] for k in keys]
+
+
+async def _post_fresh(
+    conn: AsyncConnection, fresh: Sequence[NewTransaction]
+) -> dict[str, PostedTransaction]:
+    import json
+
+    inserted = await conn.execute(
+        text(
+            "INSERT INTO ledger_transactions "
+            "(kind, idempotency_key, user_id, market_id, order_id, memo) "
+            "SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]), "
+            "CAST(:users AS bigint[]), CAST(:markets AS bigint[]), CAST(:orders AS text[]), "
+            "CAST(:memos AS jsonb[])) RETURNING idempotency_key, id"
+        ),
+        {
+            "kinds": [tx.kind for tx in fresh],
+            "keys": [tx.idempotency_key for tx in fresh],
+            "users": [tx.user_id for tx in fresh],
+            "markets": [tx.market_id for tx in fresh],
+            "orders": [tx.order_id for tx in fresh],
+            "memos": [json.dumps(tx.memo) for tx in fresh],
+        },
+    )
+    ids = {k: int(i) for k, i in inserted}
+    touched = sorted({a for tx in fresh for a, _ in tx.legs})
+    # Lock in id order: two batches touching the same accounts queue up instead of deadlocking.
+    locked = await conn.execute(
+        text(
+            "SELECT id, kind, balance FROM ledger_accounts WHERE id = ANY(:ids) "
+            "ORDER BY id FOR UPDATE"
+        ),
+        {"ids": touched},
+    )
+    balance: dict[int, int] = {}
+    kind_of: dict[int, str] = {}
+    for account_id, kind, value in locked:
+        balance[int(account_id)] = int(value)
+        kind_of[int(account_id)] = kind
+    entry_tx: list[int] = []
+    entry_account: list[int] = []
+    entry_amount: list[int] = []
+    entry_after: list[int] = []
+    for tx in fresh:
+        for account_id, amount in sorted(_net_legs(tx.legs).items()):
+            if account_id not in balance:
+                raise LedgerError("unknown_account", f"ledger account {account_id} does not exist")
+            balance[account_id] += amount
+            if balance[account_id] < 0 and kind_of[account_id] in NON_NEGATIVE_KINDS:
+                raise LedgerError(
+                    "insufficient_funds",
+                    f"{kind_of[account_id]} account {account_id} would go below zero",
+                    {"account_id": account_id, "transaction": tx.idempotency_key},
+                )
+            entry_tx.append(ids[tx.idempotency_key])
+            entry_account.append(account_id)
+            entry_amount.append(amount)
+            entry_after.append(balance[account_id])
+    if entry_tx:
+        await conn.execute(
+            text(
+                "INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after) "
+                "SELECT * FROM unnest(CAST(:t AS bigint[]), CAST(:a AS bigint[]), "
+                "CAST(:m AS bigint[]), CAST(:b AS bigint[]))"
+            ),
+            {"t": entry_tx, "a": entry_account, "m": entry_amount, "b": entry_after},
+        )
+        final = sorted({a for a in entry_account})
+        await conn.execute(
+            text(
+                "UPDATE ledger_accounts AS a SET balance = d.balance "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:bals AS bigint[])) AS d(id, balance) "
+                "WHERE a.id = d.id"
+            ),
+            {"ids": final, "bals": [balance[a] for a in final]},
+        )
+    return {k: PostedTransaction(i, k, created=True) for k, i in ids.items()}
+
+
+async def post_transaction(conn: AsyncConnection, tx: NewTransaction) -> PostedTransaction:
+    return (await post_transactions(conn, [tx]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationReport:
+    unbalanced_transactions: int
+    accounts_not_matching_entries: int
+    negative_user_accounts: int
+    total_of_all_accounts: int  # must be zero: the outside world's account mirrors the rest
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.unbalanced_transactions == 0
+            and self.accounts_not_matching_entries == 0
+            and self.negative_user_accounts == 0
+            and self.total_of_all_accounts == 0
+        )
+
+
+async def reconcile(conn: AsyncConnection) -> ReconciliationReport:
+    """Prove the ledger: every transaction sums to zero; each balance equals its entries; no
+    user or escrow account is negative; and all accounts together sum to zero, i.e. user money
+    + escrow + fees + market maker = deposits − withdrawals (the external account's mirror)."""
+    row = (
+        await conn.execute(
+            text(
+                """
+                SELECT
+                  (SELECT count(*) FROM (SELECT transaction_id FROM ledger_entries
+                     GROUP BY transaction_id HAVING sum(amount) <> 0) t),
+                  (SELECT count(*) FROM ledger_accounts a
+                     LEFT JOIN (SELECT account_id, sum(amount) AS s FROM ledger_entries
+                                GROUP BY account_id) e ON e.account_id = a.id
+                     WHERE a.balance <> coalesce(e.s, 0)),
+                  (SELECT count(*) FROM ledger_accounts
+                     WHERE kind IN ('user_available', 'user_reserved', 'market_escrow')
+                       AND balance < 0),
+                  (SELECT coalesce(sum(balance), 0) FROM ledger_accounts)
+                """
+            )
+        )
+    ).one()
+    return ReconciliationReport(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
