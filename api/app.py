@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
+from api.routes import auth
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
 from core.db import dispose_engine
@@ -42,4 +43,5 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
         )
     app.include_router(health.router)
+    app.include_router(auth.router)
     return app
