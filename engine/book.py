@@ -31,6 +31,7 @@ class UserBook:
         "available_ref",
         "committed",
         "is_amm",
+        "holders",
         "orders",
         "position",
         "reserved",
@@ -45,6 +46,8 @@ class UserBook:
         self.position = 0
         self.committed = 0
         self.orders: dict[str, Order] = {}
+        #: resting orders that hold contracts (a small subset of ``orders``)
+        self.holders: dict[str, Order] = {}
         self.is_amm = is_amm
         if is_amm:
             mm = AccountRef(AccountKind.MARKET_MAKER)

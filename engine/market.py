@@ -401,8 +401,23 @@ class MarketEngine:
         if tif is _FOK and crosses and self._fillable(user, is_bid, yes_limit, count, stp) < count:
             crosses = False
         if not crosses and (tif is _IOC or tif is _FOK):
-            o = Order(order_id, user, is_bid, yes_limit, 0, action, side, otype, tif, count, 0,
-                      expires_at, req.post_only, req.reduce_only, stp)
+            o = Order(
+                order_id,
+                user,
+                is_bid,
+                yes_limit,
+                0,
+                action,
+                side,
+                otype,
+                tif,
+                count,
+                0,
+                expires_at,
+                req.post_only,
+                req.reduce_only,
+                stp,
+            )
             o.status = _CANCELLED
             o.reason = CancelReason.UNFILLED
             return self._result(o, None, [])
@@ -424,14 +439,32 @@ class MarketEngine:
         hold = cash + fee_hold
         if hold > user.available:
             return self._rejected(
-                req, is_bid, yes_limit, INSUFFICIENT_FUNDS,
+                req,
+                is_bid,
+                yes_limit,
+                INSUFFICIENT_FUNDS,
                 f"order needs {hold} micro-dollars, {user.available} available",
             )
 
         # ---- commit: from here on the order is accepted
         self._seq += 1
-        o = Order(order_id, user, is_bid, yes_limit, fee_var, action, side, otype, tif, count,
-                  self._seq, expires_at, req.post_only, req.reduce_only, stp)
+        o = Order(
+            order_id,
+            user,
+            is_bid,
+            yes_limit,
+            fee_var,
+            action,
+            side,
+            otype,
+            tif,
+            count,
+            self._seq,
+            expires_at,
+            req.post_only,
+            req.reduce_only,
+            stp,
+        )
         o.hold_cash = hold
         o.hold_contracts = hold_contracts
         user.available -= hold
@@ -516,14 +549,36 @@ class MarketEngine:
         self, req: OrderRequest, is_bid: bool, yes_limit: int, code: str, message: str
     ) -> PlaceResult:
         state = OrderState(
-            req.order_id, req.user_id, req.action, req.side, _BID if is_bid else _ASK,
-            req.type, req.time_in_force, yes_limit, req.count, 0, 0, 0, _REJECTED, code,
-            0, 0, 0, 0, 0, 0, 0, req.expires_at, req.post_only, req.reduce_only,
+            req.order_id,
+            req.user_id,
+            req.action,
+            req.side,
+            _BID if is_bid else _ASK,
+            req.type,
+            req.time_in_force,
+            yes_limit,
+            req.count,
+            0,
+            0,
+            0,
+            _REJECTED,
+            code,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            req.expires_at,
+            req.post_only,
+            req.reduce_only,
             req.self_trade_prevention,
         )
         bb, ba = self.top_of_book()
-        return PlaceResult(state, [], [], [], {}, {}, 0, 0, 0, bb, ba, self.last_price,
-                           code, message)
+        return PlaceResult(
+            state, [], [], [], {}, {}, 0, 0, 0, bb, ba, self.last_price, code, message
+        )
 
     def _result(
         self,
@@ -539,8 +594,18 @@ class MarketEngine:
         tick = self.tick
         if ctx is None:
             return PlaceResult(
-                o.snapshot(), [], [], postings, {}, {}, 0, 0, 0,
-                bb * tick if bb else None, ba * tick if ba < self._n else None, self.last_price,
+                o.snapshot(),
+                [],
+                [],
+                postings,
+                {},
+                {},
+                0,
+                0,
+                0,
+                bb * tick if bb else None,
+                ba * tick if ba < self._n else None,
+                self.last_price,
             )
         pos_d: dict[str, int] = {}
         held_d: dict[str, int] = {}
@@ -590,6 +655,8 @@ class MarketEngine:
         o.status = _RESTING
         self._orders[o.order_id] = o
         o.user.orders[o.order_id] = o
+        if o.hold_contracts:
+            o.user.holders[o.order_id] = o
         if o.expires_at is not None:
             heapq.heappush(self._expiries, (o.expires_at, o.seq, o.order_id))
 
@@ -635,6 +702,7 @@ class MarketEngine:
         if o.hold_contracts:
             user.committed -= o.hold_contracts
             o.hold_contracts = 0
+            user.holders.pop(o.order_id, None)
 
     def _cancel(self, o: Order, status: OrderStatus, reason: str) -> CancelResult:
         postings: list[Posting] = []
@@ -901,21 +969,24 @@ class MarketEngine:
     def _close_from(self, o: Order | None, u: UserBook, c: int, ctx: _Ctx) -> None:
         """Account for ``c`` contracts the owner of ``o`` closes: its own held ones first,
         then uncommitted ones, then ones taken from the user's other resting orders."""
+        # uncommitted contracts, counted before this order's own held ones are consumed
+        free = (u.position if u.position > 0 else -u.position) - u.committed
         if o is not None and o.hold_contracts:
             own = c if c < o.hold_contracts else o.hold_contracts
             o.hold_contracts -= own
             u.committed -= own
             c -= own
-        if c == 0:
-            return
-        free = (u.position if u.position > 0 else -u.position) - u.committed
         if c <= free:
             return
         need = c - free
-        for v in list(u.orders.values()):
+        holders = u.holders
+        for v in list(holders.values()):
             if need == 0:
                 break
-            if v is o or not v.hold_contracts:
+            if v is o:
+                continue
+            if not v.hold_contracts or not v.live:
+                del holders[v.order_id]
                 continue
             t = need if need < v.hold_contracts else v.hold_contracts
             v.hold_contracts -= t
@@ -1131,4 +1202,3 @@ class MarketEngine:
         u.reserved -= amount
         assert o.hold_cash >= 0, "order paid more than it held"
         postings.append(Posting(u.reserved_ref, to, amount, kind))
-

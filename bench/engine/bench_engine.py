@@ -1,0 +1,192 @@
+"""Throughput and latency of the Oddsmith engine against lightmatchingengine and pyclob.
+
+A seeded stream of random orders (mostly resting, some crossing, a few cancels) goes through
+one market in one process.  Ours runs with holds, positions, fees and STP on; the others get
+the same stream as plain YES-book limit orders.  Run via ``bench/engine/run.sh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from engine import (
+    Action,
+    EngineError,
+    MarketEngine,
+    MarketParams,
+    OrderRequest,
+    Side,
+)
+
+Event = tuple[str, int, int, bool, int, int]  # kind, order index, user, is_bid, yes cents, count
+
+
+def make_stream(n: int, seed: int, users: int) -> list[Event]:
+    """``n`` events: ~5% cancels of a recent order, the rest limit orders around 50c."""
+    rng = random.Random(seed)
+    out: list[Event] = []
+    placed = 0
+    for _ in range(n):
+        if placed > 10 and rng.random() < 0.05:
+            target = placed - 1 - min(placed - 1, int(rng.expovariate(1 / 300)))
+            out.append(("cancel", target, 0, False, 0, 0))
+            continue
+        is_bid = rng.random() < 0.5
+        off = round(rng.gauss(3, 6))
+        cents = 50 - off if is_bid else 50 + off
+        cents = min(99, max(1, cents))
+        out.append(("new", placed, rng.randrange(users), is_bid, cents, rng.randint(1, 100)))
+        placed += 1
+    return out
+
+
+def run_ours(stream: list[Event], users: int, timed: bool) -> tuple[float, list[int], int]:
+    eng = MarketEngine("bench", MarketParams())
+    for u in range(users):
+        eng.set_cash(f"u{u}", 10**15)
+    rng = random.Random(7)
+    # the same YES-book order, expressed randomly as buy/sell YES or NO as users would send it
+    shapes = [rng.random() < 0.5 for _ in range(len(stream))]
+    fills = 0
+    lat: list[int] = []
+    clock = time.perf_counter_ns
+    buy, sell, yes, no = Action.BUY, Action.SELL, Side.YES, Side.NO
+    t0 = time.perf_counter()
+    for i, (kind, idx, user, is_bid, cents, count) in enumerate(stream):
+        s = clock() if timed else 0
+        if kind == "new":
+            price = cents * 10_000
+            if shapes[i]:
+                req = OrderRequest(f"o{idx}", f"u{user}", buy if is_bid else sell, yes, count, price)
+            else:
+                req = OrderRequest(
+                    f"o{idx}", f"u{user}", sell if is_bid else buy, no, count, 1_000_000 - price
+                )
+            fills += len(eng.place(req, 0).fills)
+        else:
+            try:
+                eng.cancel(f"o{idx}", None)
+            except EngineError:
+                pass
+        if timed:
+            lat.append(clock() - s)
+    return time.perf_counter() - t0, lat, fills
+
+
+def run_lme(stream: list[Event], timed: bool) -> tuple[float, list[int], int]:
+    from lightmatchingengine.lightmatchingengine import LightMatchingEngine
+    from lightmatchingengine.lightmatchingengine import Side as LSide
+
+    lme = LightMatchingEngine()
+    orders: dict[int, object] = {}
+    fills = 0
+    lat: list[int] = []
+    clock = time.perf_counter_ns
+    t0 = time.perf_counter()
+    for kind, idx, _user, is_bid, cents, count in stream:
+        s = clock() if timed else 0
+        if kind == "new":
+            o, trades = lme.add_order(
+                "bench", cents * 10_000, count, LSide.BUY if is_bid else LSide.SELL
+            )
+            orders[idx] = o
+            fills += len(trades)
+        else:
+            o = orders.get(idx)
+            # lightmatchingengine keeps filled orders in its id map: only cancel live ones
+            if o is not None and o.leaves_qty > 0:  # type: ignore[attr-defined]
+                lme.cancel_order(o.order_id, "bench")  # type: ignore[attr-defined]
+        if timed:
+            lat.append(clock() - s)
+    return time.perf_counter() - t0, lat, fills
+
+
+def run_pyclob(stream: list[Event], users: int, timed: bool) -> tuple[float, list[int], int]:
+    from pyclob import Account, Order, OrderBook
+    from pyclob import Side as PSide
+
+    accounts = {f"u{u}": Account(f"u{u}", starting_bankroll_c=10**15) for u in range(users)}
+    book = OrderBook("bench")
+    ids: dict[int, str] = {}
+    fills = 0
+    lat: list[int] = []
+    clock = time.perf_counter_ns
+    t0 = time.perf_counter()
+    for kind, idx, user, is_bid, cents, count in stream:
+        s = clock() if timed else 0
+        if kind == "new":
+            o = Order(
+                account_id=f"u{user}",
+                side=PSide.BUY if is_bid else PSide.SELL,
+                price=cents,
+                qty=count,
+                id=f"o{idx}",
+            )
+            fills += len(book.place_order(o, accounts))
+            ids[idx] = o.id
+        else:
+            oid = ids.get(idx)
+            if oid is not None:
+                try:
+                    book.cancel_order(oid, accounts)
+                except ValueError:  # already filled or cancelled
+                    pass
+        if timed:
+            lat.append(clock() - s)
+    return time.perf_counter() - t0, lat, fills
+
+
+def p99(lat: list[int]) -> float:
+    s = sorted(lat)
+    return s[min(len(s) - 1, int(len(s) * 0.99))] / 1000
+
+
+def measure(
+    name: str, fn: Callable[[bool], tuple[float, list[int], int]], n: int, repeat: int
+) -> tuple[str, float, float, int]:
+    best = float("inf")
+    fills = 0
+    for _ in range(repeat):
+        gc.collect()
+        dt, _, fills = fn(False)
+        best = min(best, dt)
+    gc.collect()
+    _, lat, _ = fn(True)
+    return name, n / best, p99(lat), fills
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only-ours", action="store_true")
+    args = ap.parse_args()
+    stream = make_stream(args.orders, args.seed, args.users)
+    n = len(stream)
+    news = sum(1 for e in stream if e[0] == "new")
+    print(f"stream: {n} events ({news} orders, {n - news} cancels), seed {args.seed}")
+    rows = [
+        measure("oddsmith engine", lambda t: run_ours(stream, args.users, t), n, args.repeat)
+    ]
+    if not args.only_ours:
+        rows.append(measure("lightmatchingengine", lambda t: run_lme(stream, t), n, args.repeat))
+        rows.append(measure("pyclob", lambda t: run_pyclob(stream, args.users, t), n, 1))
+    ours = rows[0][1]
+    print(f"{'engine':<22}{'orders/s':>12}{'p99 us':>10}{'fills':>10}{'ours/them':>11}")
+    for name, rate, lat99, fills in rows:
+        ratio = "" if name == rows[0][0] else f"{ours / rate:10.2f}x"
+        print(f"{name:<22}{rate:12,.0f}{lat99:10.1f}{fills:10}{ratio:>11}")
+
+
+if __name__ == "__main__":
+    main()
