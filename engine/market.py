@@ -92,6 +92,14 @@ def _fee(num: int, den: int, basis: int) -> int:
     return -(-(num * basis) // (den * _FEE_DIV)) * _CENT
 
 
+def _by_seq(o: Order) -> int:
+    return o.seq
+
+
+def _by_seq_desc(o: Order) -> int:
+    return -o.seq
+
+
 def _bad(message: str) -> EngineError:
     return EngineError(INVALID_REQUEST, message)
 
@@ -287,7 +295,7 @@ class MarketEngine:
 
     def resting_orders(self) -> list[OrderState]:
         """Every resting order, in time priority."""
-        return [o.snapshot() for o in sorted(self._orders.values(), key=lambda o: o.seq)]
+        return [o.snapshot() for o in sorted(self._orders.values(), key=_by_seq)]
 
     def user(self, user_id: str) -> tuple[int, int, int, int]:
         """(available, reserved, position, held_contracts) of a user in this market."""
@@ -516,11 +524,12 @@ class MarketEngine:
         user = self._users.get(user_id)
         if user is None:
             return []
-        return [self._cancel(o, _CANCELLED, CancelReason.USER) for o in list(user.orders.values())]
+        orders = sorted(user.orders.values(), key=_by_seq)
+        return [self._cancel(o, _CANCELLED, CancelReason.USER) for o in orders]
 
     def cancel_everything(self) -> list[CancelResult]:
         """Cancel every resting order (market close), in time priority."""
-        orders = sorted(self._orders.values(), key=lambda o: o.seq)
+        orders = sorted(self._orders.values(), key=_by_seq)
         return [self._cancel(o, _CANCELLED, CancelReason.MARKET_CLOSED) for o in orders]
 
     def expire(self, now: int) -> list[CancelResult]:
@@ -980,7 +989,8 @@ class MarketEngine:
             return
         need = c - free
         holders = u.holders
-        for v in list(holders.values()):
+        # newest orders give up their contracts first; seq order keeps restores identical
+        for v in sorted(holders.values(), key=_by_seq_desc):
             if need == 0:
                 break
             if v is o:

@@ -65,7 +65,9 @@ def run_ours(stream: list[Event], users: int, timed: bool) -> tuple[float, list[
         if kind == "new":
             price = cents * 10_000
             if shapes[i]:
-                req = OrderRequest(f"o{idx}", f"u{user}", buy if is_bid else sell, yes, count, price)
+                req = OrderRequest(
+                    f"o{idx}", f"u{user}", buy if is_bid else sell, yes, count, price
+                )
             else:
                 req = OrderRequest(
                     f"o{idx}", f"u{user}", sell if is_bid else buy, no, count, 1_000_000 - price
@@ -175,9 +177,7 @@ def main() -> None:
     n = len(stream)
     news = sum(1 for e in stream if e[0] == "new")
     print(f"stream: {n} events ({news} orders, {n - news} cancels), seed {args.seed}")
-    rows = [
-        measure("oddsmith engine", lambda t: run_ours(stream, args.users, t), n, args.repeat)
-    ]
+    rows = [measure("oddsmith engine", lambda t: run_ours(stream, args.users, t), n, args.repeat)]
     if not args.only_ours:
         rows.append(measure("lightmatchingengine", lambda t: run_lme(stream, t), n, args.repeat))
         rows.append(measure("pyclob", lambda t: run_pyclob(stream, args.users, t), n, 1))

@@ -107,7 +107,13 @@ class Market:
         self.n += 1
         p = usd(price) if isinstance(price, str) else price
         req = OrderRequest(
-            order_id or f"o{self.n}", user, Action(action), Side(side), count, p, **kw  # type: ignore[arg-type]
+            order_id or f"o{self.n}",
+            user,
+            Action(action),
+            Side(side),
+            count,
+            p,
+            **kw,  # type: ignore[arg-type]
         )
         result = self.eng.place(req, now)
         self.ledger.apply(result.postings)

@@ -8,7 +8,7 @@ from .helpers import USD, Market, usd
 
 
 def funded(*users: str, amount: int = 100 * USD, **kw: object) -> Market:
-    m = Market(**kw)
+    m = Market(None, **kw)
     for u in users:
         m.fund(u, amount)
     return m

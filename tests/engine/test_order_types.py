@@ -18,7 +18,7 @@ from .helpers import USD, Market, usd
 
 
 def funded(*users: str, amount: int = 100 * USD, **kw: object) -> Market:
-    m = Market(**kw)
+    m = Market(None, **kw)
     for u in users:
         m.fund(u, amount)
     return m
@@ -57,7 +57,11 @@ def test_stp_cancel_taker_stops_the_incoming_order() -> None:
     m.order("bob", "sell", "yes", 2, "0.49", order_id="bobs")
     m.order("alice", "sell", "yes", 5, "0.50", order_id="own")
     r = m.order(
-        "alice", "buy", "yes", 10, "0.55",
+        "alice",
+        "buy",
+        "yes",
+        10,
+        "0.55",
         self_trade_prevention=SelfTradePrevention.CANCEL_TAKER,
     )
     assert [(f.maker_order_id, f.count) for f in r.fills] == [("bobs", 2)]
@@ -126,8 +130,9 @@ def test_ioc_fills_what_it_can_and_cancels_the_rest() -> None:
 
 def test_gtd_expires_and_releases_hold() -> None:
     m = funded("alice")
-    r = m.order("alice", "buy", "yes", 10, "0.40", time_in_force=TimeInForce.GTD,
-                expires_at=100, now=50)
+    r = m.order(
+        "alice", "buy", "yes", 10, "0.40", time_in_force=TimeInForce.GTD, expires_at=100, now=50
+    )
     assert r.order.status is OrderStatus.RESTING and m.reserved("alice") == usd("4")
     assert m.apply(m.eng.expire(99)) == []
     [x] = m.apply(m.eng.expire(100))
@@ -138,8 +143,9 @@ def test_gtd_expires_and_releases_hold() -> None:
 
 def test_gtd_already_expired_is_rejected() -> None:
     m = funded("alice")
-    r = m.order("alice", "buy", "yes", 1, "0.40", time_in_force=TimeInForce.GTD,
-                expires_at=10, now=10)
+    r = m.order(
+        "alice", "buy", "yes", 1, "0.40", time_in_force=TimeInForce.GTD, expires_at=10, now=10
+    )
     assert r.order.status is OrderStatus.REJECTED and r.error_code == "order_expired"
 
 

@@ -50,7 +50,9 @@ places = st.builds(
     side=st.sampled_from(list(Side)),
     count=st.integers(1, 25),
     cents=st.one_of(st.integers(30, 70), st.integers(1, 99), st.none()),
-    tif=st.sampled_from([TimeInForce.GTC] * 4 + [TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTD]),
+    tif=st.sampled_from(
+        [TimeInForce.GTC] * 4 + [TimeInForce.IOC, TimeInForce.FOK, TimeInForce.GTD]
+    ),
     post_only=st.sampled_from([False] * 4 + [True]),
     reduce_only=st.sampled_from([False] * 5 + [True]),
     stp=st.sampled_from(list(SelfTradePrevention)),
@@ -197,9 +199,7 @@ class Harness:
         assert eng.amm_cash >= -eng.amm_max_loss()
 
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
