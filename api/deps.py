@@ -9,13 +9,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.ratelimit import RateLimiter, retry_after_header
 from core.db import connection
 from services.accounts.auth import AuthenticationError, AuthUser, authenticate_token
 
-_bearer = HTTPBearer(auto_error=False, description="A login token or an API key")
+_bearer = HTTPBearer(auto_error=False, description="A login token or an API key (osk_...)")
+
+
+def _rate_limiter(request: Request) -> RateLimiter:
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.rate_limiter = RateLimiter()
+    return limiter
 
 
 async def _current_user(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AuthUser:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -31,6 +40,14 @@ async def _current_user(
             ) from exc
     if not user.is_active:
         raise ApiError("forbidden", "this account is suspended")
+    wait = _rate_limiter(request).take(user.id, request.method)
+    if wait is not None:
+        raise ApiError(
+            "rate_limited",
+            "too many requests; retry later",
+            details={"retry_after_seconds": round(wait, 3)},
+            headers={"Retry-After": retry_after_header(wait)},
+        )
     return user
 
 

@@ -50,6 +50,41 @@ class Settings(BaseSettings):
 
     seed_demo_data: bool = Field(True, validation_alias=_env("ODDSMITH_SEED_DEMO"))
 
+    # Per-user token buckets (in-process: each API replica keeps its own). High by default so
+    # tests and benchmarks are not throttled; a bucket holds `burst` tokens.
+    rate_limit_reads_per_second: float = Field(
+        1000.0, validation_alias=_env("RATE_LIMIT_READS_PER_SECOND")
+    )
+    rate_limit_reads_burst: int = Field(2000, validation_alias=_env("RATE_LIMIT_READS_BURST"))
+    rate_limit_writes_per_second: float = Field(
+        500.0, validation_alias=_env("RATE_LIMIT_WRITES_PER_SECOND")
+    )
+    rate_limit_writes_burst: int = Field(1000, validation_alias=_env("RATE_LIMIT_WRITES_BURST"))
+
+    # Deposits and withdrawals: limits in dollars (decimal strings, at most 2 decimals).
+    deposit_min_amount: str = Field("1.00", validation_alias=_env("DEPOSIT_MIN_AMOUNT"))
+    deposit_max_amount: str = Field("10000.00", validation_alias=_env("DEPOSIT_MAX_AMOUNT"))
+    withdrawal_min_amount: str = Field("1.00", validation_alias=_env("WITHDRAWAL_MIN_AMOUNT"))
+    withdrawal_max_amount: str = Field("10000.00", validation_alias=_env("WITHDRAWAL_MAX_AMOUNT"))
+    # How long a deposit/withdrawal workflow waits for the gateway's confirmation.
+    payments_confirmation_timeout_seconds: float = Field(
+        900.0, validation_alias=_env("PAYMENTS_CONFIRMATION_TIMEOUT_SECONDS")
+    )
+    # The sandbox gateway: confirmation delay, which cents decline / never confirm, and where
+    # it sends its callbacks (empty: it signals the workflow directly, as the callback would).
+    payments_sandbox_delay_seconds: float = Field(
+        1.0, validation_alias=_env("PAYMENTS_SANDBOX_DELAY_SECONDS")
+    )
+    payments_sandbox_decline_cents: int = Field(
+        13, validation_alias=_env("PAYMENTS_SANDBOX_DECLINE_CENTS")
+    )
+    payments_sandbox_silent_cents: int = Field(
+        14, validation_alias=_env("PAYMENTS_SANDBOX_SILENT_CENTS")
+    )
+    payments_sandbox_callback_url: str = Field(
+        "", validation_alias=_env("PAYMENTS_SANDBOX_CALLBACK_URL")
+    )
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.env == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from activities.health import make_ping
+from activities.payments import GatewayCallbacks, PaymentActivities
 from core.names import ACCOUNTS
+from services.accounts.gateway import SandboxGateway
 from workers.base import WorkerComponents, serve
 
 
 def components() -> WorkerComponents:
-    return WorkerComponents(activities=[make_ping(ACCOUNTS)])
+    payments = PaymentActivities(SandboxGateway(deliver=GatewayCallbacks()))
+    return WorkerComponents(activities=[make_ping(ACCOUNTS), *payments.all()])
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@ import asyncio
 from activities.health import make_ping
 from core.names import ORCHESTRATOR
 from workers.base import WorkerComponents, serve
+from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 
 def components() -> WorkerComponents:
-    return WorkerComponents(workflows=[SystemCheckWorkflow], activities=[make_ping(ORCHESTRATOR)])
+    return WorkerComponents(
+        workflows=[SystemCheckWorkflow, DepositWorkflow, WithdrawalWorkflow],
+        activities=[make_ping(ORCHESTRATOR)],
+    )
 
 
 if __name__ == "__main__":

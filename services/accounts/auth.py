@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.accounts.api_keys import is_api_key, user_id_for_key
 from services.accounts.passwords import verify_password
 from services.accounts.tokens import InvalidTokenError, read_access_token
 from services.accounts.users import normalize_email
@@ -48,11 +49,18 @@ async def user_by_id(conn: AsyncConnection, user_id: int) -> AuthUser | None:
 
 
 async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:
-    """The active user a bearer token belongs to, or AuthenticationError."""
-    try:
-        user_id = read_access_token(token)
-    except InvalidTokenError as exc:
-        raise AuthenticationError("invalid or expired token") from exc
+    """The user a bearer token (an access token or an API key) belongs to, or
+    AuthenticationError. The caller decides what a suspended user may do."""
+    if is_api_key(token):
+        key_user = await user_id_for_key(conn, token)
+        if key_user is None:
+            raise AuthenticationError("invalid or revoked API key")
+        user_id = key_user
+    else:
+        try:
+            user_id = read_access_token(token)
+        except InvalidTokenError as exc:
+            raise AuthenticationError("invalid or expired token") from exc
     user = await user_by_id(conn, user_id)
     if user is None:
         raise AuthenticationError("invalid or expired token")
