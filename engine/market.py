@@ -96,10 +96,6 @@ def _by_seq(o: Order) -> int:
     return o.seq
 
 
-def _by_seq_desc(o: Order) -> int:
-    return -o.seq
-
-
 def _bad(message: str) -> EngineError:
     return EngineError(INVALID_REQUEST, message)
 
@@ -247,6 +243,8 @@ class MarketEngine:
         if state.seq >= self._seq:
             self._seq = state.seq
         self._rest(o, sort=True)
+        if o.hold_contracts:
+            user.holders = dict(sorted(user.holders.items(), key=lambda kv: kv[1].seq))
 
     # ------------------------------------------------------------------ queries
 
@@ -985,24 +983,24 @@ class MarketEngine:
             o.hold_contracts -= own
             u.committed -= own
             c -= own
+            if not o.hold_contracts:
+                u.holders.pop(o.order_id, None)
         if c <= free:
             return
         need = c - free
         holders = u.holders
-        # newest orders give up their contracts first; seq order keeps restores identical
-        for v in sorted(holders.values(), key=_by_seq_desc):
-            if need == 0:
-                break
-            if v is o:
-                continue
-            if not v.hold_contracts or not v.live:
-                del holders[v.order_id]
+        # newest orders give up their contracts first (``holders`` is kept in seq order)
+        while need:
+            oid, v = holders.popitem()
+            if not v.hold_contracts or not v.live or v is o:
                 continue
             t = need if need < v.hold_contracts else v.hold_contracts
             v.hold_contracts -= t
             u.committed -= t
             need -= t
             ctx.topups.append((v, t))
+            if v.hold_contracts:
+                holders[oid] = v
         assert need == 0, "committed contracts exceed position"
 
     def _process_topups(self, ctx: _Ctx, skip: UserBook | None = None) -> None:
