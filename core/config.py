@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     admin_email: str | None = Field(None, validation_alias=_env("ODDSMITH_ADMIN_EMAIL"))
     admin_password: str | None = Field(None, validation_alias=_env("ODDSMITH_ADMIN_PASSWORD"))
 
+    # Markets continue-as-new after this many history events (0: when Temporal suggests it).
+    market_rollover_events: int = Field(0, validation_alias=_env("MARKET_ROLLOVER_EVENTS"))
+
     seed_demo_data: bool = Field(True, validation_alias=_env("ODDSMITH_SEED_DEMO"))
 
     # Per-user token buckets (in-process: each API replica keeps its own). High by default so

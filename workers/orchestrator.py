@@ -7,13 +7,14 @@ import asyncio
 from activities.health import make_ping
 from core.names import ORCHESTRATOR
 from workers.base import WorkerComponents, serve
+from workflows.market import MarketWorkflow
 from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 
 def components() -> WorkerComponents:
     return WorkerComponents(
-        workflows=[SystemCheckWorkflow, DepositWorkflow, WithdrawalWorkflow],
+        workflows=[SystemCheckWorkflow, MarketWorkflow, DepositWorkflow, WithdrawalWorkflow],
         activities=[make_ping(ORCHESTRATOR)],
     )
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from activities.health import make_ping
+from activities.trading import TradingActivities
 from core.names import TRADE_ENGINE
 from workers.base import WorkerComponents, serve
 
 
 def components() -> WorkerComponents:
-    return WorkerComponents(activities=[make_ping(TRADE_ENGINE)])
+    trading = TradingActivities()
+    return WorkerComponents(activities=[make_ping(TRADE_ENGINE), trading.apply_batch])
 
 
 if __name__ == "__main__":

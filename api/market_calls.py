@@ -1,0 +1,76 @@
+"""Calling a market's workflow from the API: updates with transparent RollingOver retries and
+Temporal failures mapped onto the API's error codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import STATUS_BY_CODE, ApiError
+from core.names import market_workflow_id
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Engine and workflow failure types that are not already API codes.
+_CODE_ALIASES = {
+    "order_not_found": "not_found",
+    "duplicate_order": "conflict",
+    "order_expired": "invalid_request",
+}
+_RETRY_PAUSE_SECONDS = 0.05
+_MAX_ATTEMPTS = 200  # RollingOver lasts one drain; resource limits a few round trips
+
+
+def _api_error(failure: ApplicationError) -> ApiError:
+    code = _CODE_ALIASES.get(failure.type or "", failure.type or "internal_error")
+    if code not in STATUS_BY_CODE:
+        log.error("unexpected workflow failure %s: %s", failure.type, failure.message)
+        code = "internal_error"
+    return ApiError(code, failure.message)
+
+
+async def update_market(
+    client: Client,
+    market_id: str,
+    update: str,
+    argument: Any,
+    result_type: type[T],
+    *,
+    update_id: str | None = None,
+) -> T:
+    handle = client.get_workflow_handle(market_workflow_id(market_id))
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            return await handle.execute_update(
+                update, argument, id=update_id, result_type=result_type
+            )
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError):
+                if cause.type == "RollingOver":
+                    await asyncio.sleep(_RETRY_PAUSE_SECONDS * min(attempt + 1, 10))
+                    continue
+                raise _api_error(cause) from exc
+            raise ApiError("internal_error", "the market could not handle the request") from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise ApiError("not_found", f"no market {market_id}") from exc
+            if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+                await asyncio.sleep(_RETRY_PAUSE_SECONDS * min(attempt + 1, 10))
+                continue
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION and "completed" in exc.message:
+                raise ApiError("market_not_open", "the market is finished") from exc
+            log.warning("temporal error on %s %s: %s", update, market_id, exc)
+            raise ApiError(
+                "unavailable",
+                "the orchestrator is unavailable, retry",
+                headers={"Retry-After": "1"},
+            ) from exc
+    raise ApiError("unavailable", "the market is busy, retry", headers={"Retry-After": "1"})

@@ -1,0 +1,599 @@
+"""Applying one batch of a market's requests: the engine runs, ONE database transaction persists.
+
+The order rows, fills, trades, positions, ledger transactions, the market's statistics, its
+stream events and the batch's own result all commit together or not at all. The batch result
+is stored under (market, batch number), so a retried activity returns the first answer instead
+of trading twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.db import transaction
+from engine import (
+    AMM_USER_ID,
+    AccountKind,
+    AccountRef,
+    Action,
+    CancelResult,
+    EngineError,
+    Fill,
+    MarketEngine,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    PlaceResult,
+    Posting,
+    PostingKind,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+from models.ledger import AccountKind as LedgerKind
+from models.trading import (
+    BatchInput,
+    BatchItem,
+    BatchItemResult,
+    BatchOutput,
+    OrderChange,
+    OrderView,
+)
+from services.accounts.ledger import (
+    NewTransaction,
+    escrow_account,
+    platform_account,
+    post_transactions,
+    user_accounts,
+)
+from services.trading.engine_state import EngineCache, load_engine, refresh_cash
+from services.trading.stream import MarketEventWriter
+from services.trading.views import (
+    ORDER_COLUMNS,
+    fill_view_from_row,
+    fill_views_of,
+    order_view_from_row,
+    order_view_from_state,
+    us_to_datetime,
+)
+
+log = logging.getLogger(__name__)
+
+_LEDGER_KIND = {
+    PostingKind.HOLD: "hold",
+    PostingKind.RELEASE: "hold",
+    PostingKind.TRADE: "trade",
+    PostingKind.MINT: "trade",
+    PostingKind.MERGE: "trade",
+    PostingKind.FEE: "fee",
+    PostingKind.SETTLEMENT: "payout",
+}
+
+
+@dataclass
+class BatchWork:
+    """What the engine changed during one batch, gathered for the single write."""
+
+    now: datetime
+    states: dict[str, OrderState] = field(default_factory=dict)
+    new_orders: dict[str, OrderRequest] = field(default_factory=dict)
+    client_ids: dict[str, str | None] = field(default_factory=dict)
+    max_costs: dict[str, int | None] = field(default_factory=dict)
+    fills: list[Fill] = field(default_factory=list)
+    postings: list[tuple[int, list[Posting]]] = field(default_factory=list)  # (item, postings)
+    item_orders: dict[int, str] = field(default_factory=dict)  # item -> the order it placed
+    lookups: dict[int, list[str]] = field(default_factory=dict)  # item -> orders to read back
+    status: str | None = None
+    close_time: datetime | None = None
+
+    def record(self, item_no: int, states: list[OrderState], postings: list[Posting]) -> None:
+        for state in states:
+            self.states[state.order_id] = state
+        if postings:
+            self.postings.append((item_no, postings))
+
+
+async def apply_batch(batch: BatchInput, cache: EngineCache) -> BatchOutput:
+    market_id = int(batch.market_id)
+    try:
+        async with transaction() as conn:
+            stored = (
+                await conn.execute(
+                    text("SELECT result FROM trade_batches WHERE market_id = :m AND batch_no = :b"),
+                    {"m": market_id, "b": batch.batch_no},
+                )
+            ).scalar_one_or_none()
+            if stored is not None:
+                log.info("market %s batch %s was applied before", market_id, batch.batch_no)
+                return BatchOutput.model_validate(stored)
+            market = (
+                await conn.execute(
+                    text("SELECT * FROM markets WHERE id = :m FOR UPDATE"), {"m": market_id}
+                )
+            ).one()
+            engine = cache.get(market_id, int(market.last_batch))
+            if engine is None:
+                engine = await load_engine(conn, market)
+            output = await _apply(conn, engine, market, batch)
+    except BaseException:
+        # The engine may hold changes the database rolled back: rebuild it next time.
+        cache.drop(market_id)
+        raise
+    cache.put(market_id, engine, batch.batch_no)
+    return output
+
+
+async def _apply(
+    conn: AsyncConnection, engine: MarketEngine, market: Any, batch: BatchInput
+) -> BatchOutput:
+    now = us_to_datetime(batch.now_us)
+    assert now is not None
+    work = BatchWork(now=now)
+    placing = [item.place for item in batch.items if item.kind == "place" and item.place]
+    await refresh_cash(conn, engine, {p.user_id for p in placing})
+    known = await _orders_by_client_id(conn, placing)
+    results: list[BatchItemResult] = []
+    status = market.status
+    for item_no, item in enumerate(batch.items):
+        result, status = _run_item(engine, work, item_no, item, batch.now_us, known, status)
+        results.append(result)
+    work.status = status
+    await _persist(conn, engine, market, batch, work)
+    await _fill_in_views(conn, work, results, str(market.id))
+    changes = [
+        OrderChange(
+            order_id=s.order_id,
+            user_id=int(s.user_id),
+            status=s.status.value,
+            expires_at_us=s.expires_at,
+        )
+        for s in work.states.values()
+    ]
+    output = BatchOutput(results=results, changes=changes, status=status)
+    await conn.execute(
+        text(
+            "INSERT INTO trade_batches (market_id, batch_no, result) "
+            "VALUES (:m, :b, CAST(:r AS jsonb))"
+        ),
+        {"m": market.id, "b": batch.batch_no, "r": output.model_dump_json()},
+    )
+    return output
+
+
+def _run_item(
+    engine: MarketEngine,
+    work: BatchWork,
+    item_no: int,
+    item: BatchItem,
+    now_us: int,
+    known: dict[tuple[int, str], str],
+    status: str,
+) -> tuple[BatchItemResult, str]:
+    """Run one request through the engine; business failures become results, not exceptions."""
+    try:
+        if item.kind == "place":
+            return _place(engine, work, item_no, item, now_us, known, status), status
+        if item.kind == "cancel":
+            assert item.order_id is not None
+            user = None if item.user_id is None else str(item.user_id)
+            cancelled = [engine.cancel(item.order_id, user)]
+        elif item.kind == "cancel_all":
+            cancelled = engine.cancel_all(str(item.user_id))
+        elif item.kind == "expire":
+            cancelled = engine.expire(now_us)
+        elif item.kind == "close":
+            cancelled = engine.cancel_everything()
+            status = "closed"
+        else:  # status change
+            assert item.status is not None
+            work.close_time = item.close_time or work.close_time
+            return BatchItemResult(), item.status
+    except EngineError as exc:
+        return BatchItemResult(error_code=exc.code, error_message=str(exc.message)), status
+    _record_cancels(work, item_no, cancelled)
+    work.lookups[item_no] = [c.order.order_id for c in cancelled]
+    return BatchItemResult(), status
+
+
+def _record_cancels(work: BatchWork, item_no: int, cancelled: list[CancelResult]) -> None:
+    for c in cancelled:
+        work.record(item_no, [c.order, *c.touched], c.postings)
+
+
+def _place(
+    engine: MarketEngine,
+    work: BatchWork,
+    item_no: int,
+    item: BatchItem,
+    now_us: int,
+    known: dict[tuple[int, str], str],
+    status: str,
+) -> BatchItemResult:
+    p = item.place
+    assert p is not None and item.order_id is not None
+    if p.client_order_id is not None:
+        first = known.get((p.user_id, p.client_order_id))
+        if first is not None:
+            work.lookups[item_no] = [first]
+            return BatchItemResult()
+    if status != "open":
+        return BatchItemResult(error_code="market_not_open", error_message=f"market is {status}")
+    request = OrderRequest(
+        order_id=item.order_id,
+        user_id=str(p.user_id),
+        action=Action(p.action),
+        side=Side(p.side),
+        count=p.count,
+        price=p.price,
+        type=OrderType(p.type),
+        time_in_force=TimeInForce(p.time_in_force),
+        expires_at=p.expires_at_us,
+        post_only=p.post_only,
+        reduce_only=p.reduce_only,
+        max_cost=p.max_cost,
+        self_trade_prevention=SelfTradePrevention(p.self_trade_prevention),
+    )
+    result: PlaceResult = engine.place(request, now_us)
+    if not result.accepted:
+        return BatchItemResult(
+            error_code=result.error_code, error_message=result.error_message or result.error_code
+        )
+    if p.client_order_id is not None:
+        known[(p.user_id, p.client_order_id)] = item.order_id
+    work.new_orders[item.order_id] = request
+    work.item_orders[item_no] = item.order_id
+    work.client_ids[item.order_id] = p.client_order_id
+    work.max_costs[item.order_id] = p.max_cost
+    work.fills.extend(result.fills)
+    work.record(item_no, [result.order, *result.touched], result.postings)
+    view = order_view_from_state(
+        result.order,
+        market_id=engine.market_id,
+        client_order_id=p.client_order_id,
+        created_at=work.now,
+        fills=fill_views_of(item.order_id, result.fills, work.now),
+    )
+    return BatchItemResult(orders=[view])
+
+
+async def _orders_by_client_id(
+    conn: AsyncConnection, placing: list[Any]
+) -> dict[tuple[int, str], str]:
+    keyed = [(p.user_id, p.client_order_id) for p in placing if p.client_order_id is not None]
+    if not keyed:
+        return {}
+    rows = await conn.execute(
+        text(
+            "SELECT o.user_id, o.client_order_id, o.id FROM orders o "
+            "JOIN unnest(CAST(:u AS bigint[]), CAST(:c AS text[])) AS k(user_id, client_order_id) "
+            "ON o.user_id = k.user_id AND o.client_order_id = k.client_order_id"
+        ),
+        {"u": [k[0] for k in keyed], "c": [k[1] for k in keyed]},
+    )
+    return {(int(u), c): i for u, c, i in rows}
+
+
+async def _fill_in_views(
+    conn: AsyncConnection, work: BatchWork, results: list[BatchItemResult], market_id: str
+) -> None:
+    """Views of orders that were not placed in this batch (cancelled, or repeated requests)."""
+    wanted = sorted({oid for ids in work.lookups.values() for oid in ids})
+    if not wanted:
+        return
+    views = await order_views(conn, wanted)
+    for item_no, ids in work.lookups.items():
+        results[item_no].orders = [views[oid] for oid in ids]
+
+
+async def order_views(conn: AsyncConnection, order_ids: list[str]) -> dict[str, OrderView]:
+    rows = (
+        await conn.execute(
+            text(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(:ids)"), {"ids": order_ids}
+        )
+    ).all()
+    fills: dict[str, list[Any]] = defaultdict(list)
+    fill_rows = await conn.execute(
+        text(
+            "SELECT id, order_id, price, count, fee, is_taker, kind, created_at FROM fills "
+            "WHERE order_id = ANY(:ids) ORDER BY created_at, id"
+        ),
+        {"ids": order_ids},
+    )
+    for f in fill_rows:
+        fills[f.order_id].append(fill_view_from_row(f))
+    return {row.id: order_view_from_row(row, fills[row.id]) for row in rows}
+
+
+# ---------------------------------------------------------------- the single write
+
+
+async def _persist(
+    conn: AsyncConnection, engine: MarketEngine, market: Any, batch: BatchInput, work: BatchWork
+) -> None:
+    await _write_orders(conn, market.id, work)
+    await _write_fills(conn, market.id, work)
+    await _write_positions(conn, engine, market.id, work)
+    await _write_ledger(conn, market.id, batch.batch_no, work)
+    best_bid, best_ask = engine.top_of_book()
+    await conn.execute(
+        text(
+            """
+            UPDATE markets SET status = :status, last_batch = :batch, last_price = :last,
+                best_bid = :bid, best_ask = :ask, volume = :volume,
+                open_interest = :oi, fees_collected = :fees, amm_position = :amm_pos,
+                amm_cash = :amm_cash, updated_at = :now,
+                close_time = coalesce(:close_time, close_time)
+            WHERE id = :m
+            """
+        ),
+        {
+            "status": work.status,
+            "batch": batch.batch_no,
+            "last": engine.last_price,
+            "bid": best_bid,
+            "ask": best_ask,
+            "volume": engine.volume,
+            "oi": engine.open_interest,
+            "fees": engine.fees_collected,
+            "amm_pos": engine.user(AMM_USER_ID)[2],
+            "amm_cash": engine.amm_cash,
+            "now": work.now,
+            "m": market.id,
+            "close_time": work.close_time,
+        },
+    )
+    events = MarketEventWriter(conn, market.id)
+    await events.after_batch(
+        market, engine, work.fills, work.status, work.now, book_changed=bool(work.states)
+    )
+
+
+async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:
+    if not work.states:
+        return
+    rows = []
+    for s in work.states.values():
+        rows.append(
+            {
+                "id": s.order_id,
+                "market_id": market_id,
+                "user_id": int(s.user_id),
+                "action": s.action.value,
+                "side": s.side.value,
+                "book_side": s.book_side.value,
+                "type": s.type.value,
+                "tif": s.time_in_force.value,
+                "yes_price": s.yes_price,
+                "count": s.count,
+                "filled_count": s.filled_count,
+                "remaining_count": s.remaining_count,
+                "filled_notional": s.filled_notional,
+                "status": s.status.value,
+                "reason": s.reason,
+                "taker_fees": s.taker_fees,
+                "maker_fees": s.maker_fees,
+                "taker_fee_basis": s.taker_fee_basis,
+                "maker_fee_basis": s.maker_fee_basis,
+                "held_cash": s.held_cash,
+                "held_contracts": s.held_contracts,
+                "seq": s.seq,
+                "expires_at": us_to_datetime(s.expires_at),
+                "post_only": s.post_only,
+                "reduce_only": s.reduce_only,
+                "max_cost": work.max_costs.get(s.order_id),
+                "stp": s.self_trade_prevention.value,
+                "client_order_id": work.client_ids.get(s.order_id),
+                "now": work.now,
+            }
+        )
+    await conn.execute(
+        text(
+            """
+            INSERT INTO orders (id, market_id, user_id, action, side, book_side, type,
+                time_in_force, yes_price, count, filled_count, remaining_count, filled_notional,
+                status, reason, taker_fees, maker_fees, taker_fee_basis, maker_fee_basis,
+                held_cash, held_contracts, seq, expires_at, post_only, reduce_only, max_cost,
+                self_trade_prevention, client_order_id, created_at, updated_at)
+            VALUES (:id, :market_id, :user_id, :action, :side, :book_side, :type, :tif,
+                :yes_price, :count, :filled_count, :remaining_count, :filled_notional, :status,
+                :reason, :taker_fees, :maker_fees, :taker_fee_basis, :maker_fee_basis,
+                :held_cash, :held_contracts, :seq, :expires_at, :post_only, :reduce_only,
+                :max_cost, :stp, :client_order_id, :now, :now)
+            ON CONFLICT (id) DO UPDATE SET
+                filled_count = EXCLUDED.filled_count,
+                remaining_count = EXCLUDED.remaining_count,
+                filled_notional = EXCLUDED.filled_notional,
+                status = EXCLUDED.status, reason = EXCLUDED.reason,
+                taker_fees = EXCLUDED.taker_fees, maker_fees = EXCLUDED.maker_fees,
+                taker_fee_basis = EXCLUDED.taker_fee_basis,
+                maker_fee_basis = EXCLUDED.maker_fee_basis,
+                held_cash = EXCLUDED.held_cash, held_contracts = EXCLUDED.held_contracts,
+                updated_at = EXCLUDED.updated_at
+            """
+        ),
+        rows,
+    )
+
+
+async def _write_fills(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:
+    if not work.fills:
+        return
+    fills = []
+    trades = []
+    for f in work.fills:
+        trades.append(
+            {
+                "id": f.trade_id,
+                "m": market_id,
+                "p": f.yes_price,
+                "c": f.count,
+                "k": f.kind.value,
+                "s": f.taker_book_side.value,
+                "now": work.now,
+            }
+        )
+        fills.append(_fill_row(f, market_id, work.now, taker=True))
+        fills.append(_fill_row(f, market_id, work.now, taker=False))
+    await conn.execute(
+        text(
+            "INSERT INTO trades (id, market_id, yes_price, count, kind, taker_book_side, "
+            "created_at) VALUES (:id, :m, :p, :c, :k, :s, :now)"
+        ),
+        trades,
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO fills (id, trade_id, market_id, order_id, user_id, side, price, count, "
+            "fee, is_taker, opened, closed, kind, created_at) VALUES (:id, :trade, :m, :order, "
+            ":user, :side, :price, :count, :fee, :taker, :opened, :closed, :kind, :now)"
+        ),
+        fills,
+    )
+
+
+def _fill_row(f: Fill, market_id: int, now: datetime, *, taker: bool) -> dict[str, Any]:
+    user = f.taker_user_id if taker else f.maker_user_id
+    return {
+        "id": f"{f.trade_id}:{'t' if taker else 'm'}",
+        "trade": f.trade_id,
+        "m": market_id,
+        "order": f.taker_order_id if taker else f.maker_order_id,
+        "user": None if user == AMM_USER_ID else int(user),
+        "side": (f.taker_side if taker else f.maker_side).value,
+        "price": f.taker_price if taker else f.maker_price,
+        "count": f.count,
+        "fee": f.taker_fee if taker else f.maker_fee,
+        "taker": taker,
+        "opened": f.taker_opened if taker else f.maker_opened,
+        "closed": f.taker_closed if taker else f.maker_closed,
+        "kind": f.kind.value,
+        "now": now,
+    }
+
+
+@dataclass
+class _Book:
+    cost: int
+    realized: int
+    fees: int
+
+
+async def _write_positions(
+    conn: AsyncConnection, engine: MarketEngine, market_id: int, work: BatchWork
+) -> None:
+    """Positions with their cost basis (average price) and realized P&L, from the fills."""
+    users = {
+        int(u) for f in work.fills for u in (f.taker_user_id, f.maker_user_id) if u != AMM_USER_ID
+    }
+    if not users:
+        return
+    rows = await conn.execute(
+        text(
+            "SELECT user_id, position, cost, realized_pnl, fees_paid FROM positions "
+            "WHERE market_id = :m AND user_id = ANY(:u) FOR UPDATE"
+        ),
+        {"m": market_id, "u": list(users)},
+    )
+    books: dict[int, _Book] = {u: _Book(0, 0, 0) for u in users}
+    held: dict[int, int] = {u: 0 for u in users}
+    for user_id, position, cost, realized, fees in rows:
+        books[int(user_id)] = _Book(int(cost), int(realized), int(fees))
+        held[int(user_id)] = abs(int(position))
+    for f in work.fills:
+        for user, price, opened, closed, fee in (
+            (f.taker_user_id, f.taker_price, f.taker_opened, f.taker_closed, f.taker_fee),
+            (f.maker_user_id, f.maker_price, f.maker_opened, f.maker_closed, f.maker_fee),
+        ):
+            if user == AMM_USER_ID:
+                continue
+            uid = int(user)
+            book = books[uid]
+            if closed:
+                # Average cost of what is closed, rounded down: cost never goes negative.
+                basis = book.cost * closed // held[uid] if held[uid] else 0
+                book.cost -= basis
+                book.realized += closed * price - basis
+                held[uid] -= closed
+            if opened:
+                book.cost += opened * price
+                held[uid] += opened
+            book.fees += fee
+    await conn.execute(
+        text(
+            """
+            INSERT INTO positions (user_id, market_id, position, cost, realized_pnl, fees_paid,
+                updated_at)
+            VALUES (:u, :m, :pos, :cost, :realized, :fees, :now)
+            ON CONFLICT (user_id, market_id) DO UPDATE SET position = EXCLUDED.position,
+                cost = EXCLUDED.cost, realized_pnl = EXCLUDED.realized_pnl,
+                fees_paid = EXCLUDED.fees_paid, updated_at = EXCLUDED.updated_at
+            """
+        ),
+        [
+            {
+                "u": uid,
+                "m": market_id,
+                "pos": engine.user(str(uid))[2],
+                "cost": b.cost,
+                "realized": b.realized,
+                "fees": b.fees,
+                "now": work.now,
+            }
+            for uid, b in books.items()
+        ],
+    )
+
+
+async def _write_ledger(
+    conn: AsyncConnection, market_id: int, batch_no: int, work: BatchWork
+) -> None:
+    if not work.postings:
+        return
+    users = {
+        int(ref.user_id)
+        for _, postings in work.postings
+        for p in postings
+        for ref in (p.debit, p.credit)
+        if ref.user_id is not None and ref.user_id != AMM_USER_ID
+    }
+    accounts = await user_accounts(conn, users)
+    fixed = {
+        AccountKind.ESCROW: await escrow_account(conn, market_id),
+        AccountKind.FEES: await platform_account(conn, LedgerKind.PLATFORM_FEES),
+        AccountKind.MARKET_MAKER: await platform_account(conn, LedgerKind.PLATFORM_MARKET_MAKER),
+    }
+
+    def account_id(ref: AccountRef) -> int:
+        if ref.kind is AccountKind.AVAILABLE and ref.user_id == AMM_USER_ID:
+            return fixed[AccountKind.MARKET_MAKER]
+        if ref.kind is AccountKind.AVAILABLE:
+            return accounts[int(ref.user_id or 0)].available
+        if ref.kind is AccountKind.RESERVED:
+            return accounts[int(ref.user_id or 0)].reserved
+        return fixed[ref.kind]
+
+    transactions = []
+    for item_no, postings in work.postings:
+        grouped: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for p in postings:
+            kind = _LEDGER_KIND[p.kind]
+            grouped[kind] += [(account_id(p.debit), -p.amount), (account_id(p.credit), p.amount)]
+        for kind, legs in grouped.items():
+            transactions.append(
+                NewTransaction(
+                    kind=kind,
+                    idempotency_key=f"trade-batch:{market_id}:{batch_no}:{item_no}:{kind}",
+                    legs=legs,
+                    market_id=market_id,
+                    order_id=work.item_orders.get(item_no),
+                    memo={"batch": batch_no, "item": item_no},
+                )
+            )
+    await post_transactions(conn, transactions)

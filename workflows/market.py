@@ -1,0 +1,321 @@
+"""MarketWorkflow: the single writer of one market (workflow id `market-<id>`).
+
+Orders and cancels arrive as Updates; validators refuse what is invalid before it is recorded.
+The run loop batches pending requests into one trade-engine activity (one database transaction)
+and answers each update with its result. Lifecycle timers open and close the market and expire
+GTD orders. Before the history grows large, the workflow drains its handlers (refusing new
+updates with RollingOver, which the API retries) and continues as new with its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.trading import (
+        BatchInput,
+        BatchItem,
+        BatchItemResult,
+        BatchOutput,
+        CancelAllRequest,
+        CancelAllResult,
+        CancelOrderRequest,
+        LifecycleRequest,
+        MarketStateView,
+        MarketWorkflowState,
+        OrderView,
+        PlaceOrderRequest,
+        RestingOrder,
+    )
+    from workflows.order_rules import OrderRuleError, check_order
+
+MARKET_ID = SearchAttributeKey.for_keyword("MarketId")
+MARKET_STATUS = SearchAttributeKey.for_keyword("MarketStatus")
+
+MAX_BATCH = 100
+# The server refuses updates past 2000 per run; roll over well before (TEMPORAL.md).
+MAX_UPDATES_PER_RUN = 1500
+TRADING = ("open",)
+BEFORE_CLOSE = ("scheduled", "open", "paused")
+
+APPLY_BATCH = "trading.apply_batch"
+BATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+)
+
+
+def _reject(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, type=code, non_retryable=True)
+
+
+@workflow.defn(name="Market")
+class MarketWorkflow:
+    @workflow.init
+    def __init__(self, state: MarketWorkflowState) -> None:
+        self.market = state
+        self.pending: list[tuple[BatchItem, asyncio.Future[BatchItemResult] | None]] = []
+        self.rolling_over = False
+        self.updates_this_run = 0
+        self.wake = False
+
+    # ------------------------------------------------------------ the run loop (plumbing)
+
+    @workflow.run
+    async def run(self, state: MarketWorkflowState) -> str:
+        workflow.upsert_search_attributes(
+            [
+                MARKET_ID.value_set(self.market.config.market_id),
+                MARKET_STATUS.value_set(state.status),
+            ]
+        )
+        while True:
+            self._enqueue_due_lifecycle()
+            if self.pending:
+                await self._run_batch()
+                continue
+            if self._should_roll_over():
+                await self._roll_over()
+            await self._sleep_until_work()
+
+    async def _sleep_until_work(self) -> None:
+        deadline = self._next_deadline_us()
+        timeout = None
+        if deadline is not None:
+            timeout = timedelta(microseconds=max(deadline - self._now_us(), 1_000))
+        self.wake = False
+        try:
+            await workflow.wait_condition(
+                lambda: bool(self.pending) or self.wake or self._should_roll_over(),
+                timeout=timeout,
+            )
+        except TimeoutError:
+            pass
+
+    async def _run_batch(self) -> None:
+        batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+        self.market.batch_no += 1
+        output = await workflow.execute_activity(
+            APPLY_BATCH,
+            BatchInput(
+                market_id=self.market.config.market_id,
+                batch_no=self.market.batch_no,
+                now_us=self._now_us(),
+                items=[item for item, _ in batch],
+            ),
+            task_queue=self.market.config.trade_engine_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BATCH_RETRY,
+            result_type=BatchOutput,
+        )
+        for change in output.changes:
+            if change.status == "resting":
+                self.market.resting[change.order_id] = RestingOrder(
+                    user_id=change.user_id, expires_at_us=change.expires_at_us
+                )
+            else:
+                self.market.resting.pop(change.order_id, None)
+        for (_, future), result in zip(batch, output.results, strict=True):
+            if future is not None and not future.done():
+                future.set_result(result)
+
+    def _should_roll_over(self) -> bool:
+        info = workflow.info()
+        if self.updates_this_run >= MAX_UPDATES_PER_RUN:
+            return True
+        limit = self.market.rollover_events
+        if limit and info.get_current_history_length() >= limit:
+            return True
+        return info.is_continue_as_new_suggested()
+
+    async def _roll_over(self) -> None:
+        self.rolling_over = True
+        while self.pending:
+            await self._run_batch()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self.market.runs += 1
+        workflow.continue_as_new(self.market)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _now_us(self) -> int:
+        return int(workflow.now().timestamp() * 1_000_000)
+
+    def _next_deadline_us(self) -> int | None:
+        config = self.market.config
+        if self.market.status == "scheduled":
+            return int(config.open_time.timestamp() * 1_000_000)
+        if self.market.status not in BEFORE_CLOSE:
+            return None
+        deadline = int(config.close_time.timestamp() * 1_000_000)
+        expiries = [o.expires_at_us for o in self.market.resting.values() if o.expires_at_us]
+        return min([deadline, *expiries])
+
+    def _enqueue_due_lifecycle(self) -> None:
+        now = self._now_us()
+        config = self.market.config
+        if self.market.status == "scheduled" and now >= config.open_time.timestamp() * 1_000_000:
+            self._set_status("open")
+        if self.market.status in BEFORE_CLOSE and now >= config.close_time.timestamp() * 1_000_000:
+            self._close()
+            return
+        if self.market.status in TRADING and any(
+            o.expires_at_us is not None and o.expires_at_us <= now
+            for o in self.market.resting.values()
+        ):
+            if not any(item.kind == "expire" for item, _ in self.pending):
+                self.pending.append((BatchItem(kind="expire"), None))
+
+    def _set_status(self, status: str) -> asyncio.Future[BatchItemResult]:
+        self.market.status = status
+        workflow.upsert_search_attributes([MARKET_STATUS.value_set(status)])
+        future: asyncio.Future[BatchItemResult] = asyncio.get_running_loop().create_future()
+        item = BatchItem(kind="status", status=status, close_time=self.market.config.close_time)
+        self.pending.append((item, future))
+        return future
+
+    def _close(self) -> asyncio.Future[BatchItemResult]:
+        self.market.status = "closed"
+        workflow.upsert_search_attributes([MARKET_STATUS.value_set("closed")])
+        future: asyncio.Future[BatchItemResult] = asyncio.get_running_loop().create_future()
+        self.pending.append((BatchItem(kind="close"), future))
+        return future
+
+    # ------------------------------------------------------------ orders
+
+    async def _submit(self, item: BatchItem) -> BatchItemResult:
+        self.updates_this_run += 1
+        future: asyncio.Future[BatchItemResult] = asyncio.get_running_loop().create_future()
+        self.pending.append((item, future))
+        result = await future
+        if result.error_code:
+            raise _reject(result.error_code, result.error_message or result.error_code)
+        return result
+
+    def _refuse_while_rolling_over(self) -> None:
+        if self.rolling_over:
+            raise ApplicationError("the market is rolling over; retry", type="RollingOver")
+
+    @workflow.update
+    async def place_order(self, request: PlaceOrderRequest) -> OrderView:
+        order_id = workflow.uuid4().hex
+        result = await self._submit(BatchItem(kind="place", order_id=order_id, place=request))
+        return result.orders[0]
+
+    @place_order.validator
+    def _validate_place_order(self, request: PlaceOrderRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status not in TRADING:
+            raise _reject("market_not_open", f"the market is {self.market.status}")
+        try:
+            check_order(request, self.market.config.tick, self._now_us())
+        except OrderRuleError as exc:
+            raise _reject("invalid_request", str(exc)) from exc
+
+    @workflow.update
+    async def cancel_order(self, request: CancelOrderRequest) -> OrderView:
+        result = await self._submit(
+            BatchItem(kind="cancel", order_id=request.order_id, user_id=request.user_id)
+        )
+        return result.orders[0]
+
+    @cancel_order.validator
+    def _validate_cancel_order(self, request: CancelOrderRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status not in BEFORE_CLOSE:
+            raise _reject("market_not_open", f"the market is {self.market.status}")
+        resting = self.market.resting.get(request.order_id)
+        if resting is None or (request.user_id is not None and resting.user_id != request.user_id):
+            raise _reject("not_found", f"no resting order {request.order_id}")
+
+    @workflow.update
+    async def cancel_all(self, request: CancelAllRequest) -> CancelAllResult:
+        result = await self._submit(BatchItem(kind="cancel_all", user_id=request.user_id))
+        return CancelAllResult(cancelled=result.orders)
+
+    @cancel_all.validator
+    def _validate_cancel_all(self, request: CancelAllRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status not in BEFORE_CLOSE:
+            raise _reject("market_not_open", f"the market is {self.market.status}")
+
+    # ------------------------------------------------------------ admin lifecycle
+
+    @workflow.update
+    async def pause(self, request: LifecycleRequest) -> MarketStateView:
+        await self._set_status("paused")
+        return self.state_view()
+
+    @pause.validator
+    def _validate_pause(self, request: LifecycleRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status != "open":
+            raise _reject(
+                "conflict", f"only an open market can be paused; it is {self.market.status}"
+            )
+
+    @workflow.update
+    async def resume(self, request: LifecycleRequest) -> MarketStateView:
+        await self._set_status("open")
+        return self.state_view()
+
+    @resume.validator
+    def _validate_resume(self, request: LifecycleRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status != "paused":
+            raise _reject("conflict", f"only a paused market can resume; it is {self.market.status}")
+
+    @workflow.update
+    async def close(self, request: LifecycleRequest) -> MarketStateView:
+        await self._close()
+        return self.state_view()
+
+    @close.validator
+    def _validate_close(self, request: LifecycleRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status not in BEFORE_CLOSE:
+            raise _reject("conflict", f"the market is already {self.market.status}")
+
+    @workflow.update
+    async def set_close_time(self, request: LifecycleRequest) -> MarketStateView:
+        assert request.close_time is not None
+        self.market.config.close_time = request.close_time
+        self.wake = True
+        await self._set_status(self.market.status)
+        return self.state_view()
+
+    @set_close_time.validator
+    def _validate_set_close_time(self, request: LifecycleRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status not in BEFORE_CLOSE:
+            raise _reject("conflict", f"the market is already {self.market.status}")
+        if request.close_time is None or request.close_time <= workflow.now():
+            raise _reject("invalid_request", "close_time must be in the future")
+        if request.close_time <= self.market.config.open_time:
+            raise _reject("invalid_request", "close_time must be after open_time")
+
+    # ------------------------------------------------------------ queries
+
+    @workflow.query
+    def state(self) -> MarketStateView:
+        return self.state_view()
+
+    def state_view(self) -> MarketStateView:
+        config = self.market.config
+        return MarketStateView(
+            market_id=config.market_id,
+            status=self.market.status,
+            open_time=config.open_time,
+            close_time=config.close_time,
+            batch_no=self.market.batch_no,
+            resting_orders=len(self.market.resting),
+            pending_requests=len(self.pending),
+            rolling_over=self.rolling_over,
+            run=self.market.runs,
+        )
