@@ -47,6 +47,7 @@ from .types import (
 MICRO = 1_000_000
 _CENT = 10_000
 _FEE_DIV = 10_000_000_000
+_MAX_VAR = 250_000_000_000
 
 _HOLD = PostingKind.HOLD
 _RELEASE = PostingKind.RELEASE
@@ -67,6 +68,8 @@ _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
 _GTD = TimeInForce.GTD
 _CANCEL_RESTING = SelfTradePrevention.CANCEL_RESTING
+_CANCEL_TAKER = SelfTradePrevention.CANCEL_TAKER
+_SELL = Action.SELL
 _RESTING = OrderStatus.RESTING
 _FILLED = OrderStatus.FILLED
 _CANCELLED = OrderStatus.CANCELLED
@@ -78,12 +81,6 @@ _ASK = BookSide.ASK
 ESCROW = AccountRef(AccountKind.ESCROW)
 FEES = AccountRef(AccountKind.FEES)
 MARKET_MAKER = AccountRef(AccountKind.MARKET_MAKER)
-
-_ACTIONS = frozenset(Action)
-_SIDES = frozenset(Side)
-_TYPES = frozenset(OrderType)
-_TIFS = frozenset(TimeInForce)
-_STPS = frozenset(SelfTradePrevention)
 
 
 def _fee(num: int, den: int, basis: int) -> int:
@@ -323,11 +320,23 @@ class MarketEngine:
         price = req.price
         otype = req.type
         tif = req.time_in_force
+        stp = req.self_trade_prevention
         # ---- validation (cheap checks first; all before any change)
-        if action not in _ACTIONS or side not in _SIDES or otype not in _TYPES:
-            raise _bad("bad action, side or type")
-        if tif not in _TIFS or req.self_trade_prevention not in _STPS:
-            raise _bad("bad time_in_force or self_trade_prevention")
+        if not (
+            (action is _BUY or action is _SELL)
+            and (side is _YES or side is _NO)
+            and (otype is _LIMIT or otype is _MARKET)
+            and (tif is _GTC or tif is _IOC or tif is _GTD or tif is _FOK)
+            and (stp is _CANCEL_RESTING or stp is _CANCEL_TAKER)
+        ):
+            # plain strings ("buy") are accepted too; anything else is invalid
+            try:
+                action, side, otype = Action(action), Side(side), OrderType(otype)
+                tif, stp = TimeInForce(tif), SelfTradePrevention(stp)
+            except ValueError:
+                raise _bad(
+                    "bad action, side, type, time_in_force or self_trade_prevention"
+                ) from None
         if count.__class__ is not int or count <= 0:
             raise _bad("count must be a positive int")
         order_id = req.order_id
@@ -375,7 +384,14 @@ class MarketEngine:
             if tif is not _IOC:
                 raise _bad("max_cost is for IOC (market) orders")
         if tif is _GTD and expires_at <= now:  # type: ignore[operator]
-            return self._rejected(req, is_bid, yes_limit, ORDER_EXPIRED, "order already expired")
+            return self._rejected(
+                req,
+                (action, side, otype, tif, stp),
+                is_bid,
+                yes_limit,
+                ORDER_EXPIRED,
+                "order already expired",
+            )
 
         # ---- admission
         user = self._users.get(user_id)
@@ -388,7 +404,12 @@ class MarketEngine:
         if req.reduce_only:
             if free == 0:
                 return self._rejected(
-                    req, is_bid, yes_limit, INSUFFICIENT_POSITION, "no position to reduce"
+                    req,
+                    (action, side, otype, tif, stp),
+                    is_bid,
+                    yes_limit,
+                    INSUFFICIENT_POSITION,
+                    "no position to reduce",
                 )
             if count > free:
                 count = free
@@ -402,8 +423,14 @@ class MarketEngine:
         if not crosses and amm is not None:
             crosses = self._amm_quote(is_bid, yes_limit) > 0
         if req.post_only and crosses:
-            return self._rejected(req, is_bid, yes_limit, WOULD_TAKE, "post_only order would take")
-        stp = req.self_trade_prevention
+            return self._rejected(
+                req,
+                (action, side, otype, tif, stp),
+                is_bid,
+                yes_limit,
+                WOULD_TAKE,
+                "post_only order would take",
+            )
         if tif is _FOK and crosses and self._fillable(user, is_bid, yes_limit, count, stp) < count:
             crosses = False
         if not crosses and (tif is _IOC or tif is _FOK):
@@ -432,7 +459,10 @@ class MarketEngine:
         cash = (count - hold_contracts) * cash_per
         if max_cost is not None and cash > max_cost:
             cash = max_cost
-        fee_var = worst_variance(yes_limit, is_bid)
+        if is_bid:
+            fee_var = yes_limit * (MICRO - yes_limit) if yes_limit <= 500_000 else _MAX_VAR
+        else:
+            fee_var = yes_limit * (MICRO - yes_limit) if yes_limit >= 500_000 else _MAX_VAR
         if crosses:
             fee_hold = _fee(self._taker_num, self._taker_den, count * fee_var)
             if self._maker_num and (tif is _GTC or tif is _GTD):
@@ -446,6 +476,7 @@ class MarketEngine:
         if hold > user.available:
             return self._rejected(
                 req,
+                (action, side, otype, tif, stp),
                 is_bid,
                 yes_limit,
                 INSUFFICIENT_FUNDS,
@@ -481,7 +512,12 @@ class MarketEngine:
             postings.append(Posting(user.available_ref, user.reserved_ref, hold, _HOLD))
         if not crosses:
             self._rest(o, sort=False)
-            return self._result(o, None, postings)
+            bb = self._best_bid
+            ba = self._best_ask
+            return PlaceResult(
+                o.snapshot(), [], [], postings, {}, {}, 0, 0, 0,
+                bb * tick if bb else None, ba * tick if ba < self._n else None, self.last_price,
+            )  # fmt: skip
 
         # ---- matching
         ctx = _Ctx()
@@ -553,35 +589,20 @@ class MarketEngine:
         return u
 
     def _rejected(
-        self, req: OrderRequest, is_bid: bool, yes_limit: int, code: str, message: str
+        self,
+        req: OrderRequest,
+        norm: tuple[Action, Side, OrderType, TimeInForce, SelfTradePrevention],
+        is_bid: bool,
+        yes_limit: int,
+        code: str,
+        message: str,
     ) -> PlaceResult:
+        action, side, otype, tif, stp = norm
         state = OrderState(
-            req.order_id,
-            req.user_id,
-            req.action,
-            req.side,
-            _BID if is_bid else _ASK,
-            req.type,
-            req.time_in_force,
-            yes_limit,
-            req.count,
-            0,
-            0,
-            0,
-            _REJECTED,
-            code,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            req.expires_at,
-            req.post_only,
-            req.reduce_only,
-            req.self_trade_prevention,
-        )
+            req.order_id, req.user_id, action, side, _BID if is_bid else _ASK, otype, tif,
+            yes_limit, req.count, 0, 0, 0, _REJECTED, code, 0, 0, 0, 0, 0, 0, 0,
+            req.expires_at, req.post_only, req.reduce_only, stp,
+        )  # fmt: skip
         bb, ba = self.top_of_book()
         return PlaceResult(
             state, [], [], [], {}, {}, 0, 0, 0, bb, ba, self.last_price, code, message
