@@ -43,7 +43,9 @@ async def wallet_micros(user_id: str) -> tuple[int, int]:
 async def escrow_micros(market_id: str) -> int:
     async with connection() as conn:
         row = await conn.execute(
-            text("SELECT balance FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"),
+            text(
+                "SELECT balance FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"
+            ),
             {"m": int(market_id)},
         )
         return int(row.scalar_one())

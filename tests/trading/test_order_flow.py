@@ -20,7 +20,9 @@ async def test_yes_bid_and_no_bid_that_cross_mint_pairs_into_escrow(api: httpx.A
     market = await create_market(api, admin)
     assert market["status"] == "open"
 
-    resting = await order(api, alice, market["id"], action="buy", side="yes", count=10, price="0.60")
+    resting = await order(
+        api, alice, market["id"], action="buy", side="yes", count=10, price="0.60"
+    )
     assert resting.status_code == 201, resting.text
     assert resting.json()["status"] == "resting"
     taker = await order(api, bob, market["id"], action="buy", side="no", count=10, price="0.40")
@@ -43,3 +45,171 @@ async def test_yes_bid_and_no_bid_that_cross_mint_pairs_into_escrow(api: httpx.A
     assert positions[0]["avg_price"] == "0.60"
     async with connection() as conn:
         assert (await reconcile(conn)).ok
+
+
+async def _market_with_traders(api: httpx.AsyncClient, n: int = 2, **fields: object):  # type: ignore[no-untyped-def]
+    admin = await register(api, admin=True)
+    users = [await register(api) for _ in range(n)]
+    for u in users:
+        await fund(u.id, 100 * DOLLARS)
+    market = await create_market(api, admin, **fields)
+    return admin, users, market["id"]
+
+
+async def test_transfer_then_merge_with_exact_balances(api: httpx.AsyncClient) -> None:
+    _, (alice, bob, carol), mid = await _market_with_traders(api, 3, taker_fee_rate="0")
+    # Mint: alice YES @0.60, bob NO @0.40.
+    await order(api, alice, mid, action="buy", side="yes", count=10, price="0.60")
+    await order(api, bob, mid, action="buy", side="no", count=10, price="0.40")
+    # Transfer: alice sells her YES to carol at 0.70 (carol opens YES, alice closes).
+    await order(api, carol, mid, action="buy", side="yes", count=10, price="0.70")
+    sold = await order(api, alice, mid, action="sell", side="yes", count=10, price="0.70")
+    assert sold.json()["status"] == "filled"
+    assert [f["kind"] for f in sold.json()["fills"]] == ["transfer"]
+    assert await wallet_micros(alice.id) == (100 * DOLLARS + 1 * DOLLARS, 0)
+    assert await escrow_micros(mid) == 10 * DOLLARS
+    # Merge: carol sells YES at 0.65 while bob sells NO at 0.35: both close, $10 leaves escrow.
+    await order(api, carol, mid, action="sell", side="yes", count=10, price="0.65")
+    merged = await order(api, bob, mid, action="sell", side="no", count=10, price="0.35")
+    assert [f["kind"] for f in merged.json()["fills"]] == ["merge"]
+    assert await escrow_micros(mid) == 0
+    assert await wallet_micros(bob.id) == (100 * DOLLARS - 4 * DOLLARS + 3_500_000, 0)
+    assert await wallet_micros(carol.id) == (100 * DOLLARS - 7 * DOLLARS + 6_500_000, 0)
+    assert (await market_row(mid)).open_interest == 0
+    realized = {
+        p["market_id"]: p["realized_pnl"]
+        for p in (await api.get("/v1/me/positions", headers=carol.headers)).json()
+    }
+    assert realized[mid] == "-0.50"
+
+
+async def test_partial_fill_then_cancel_releases_the_rest_of_the_hold(
+    api: httpx.AsyncClient,
+) -> None:
+    _, (alice, bob), mid = await _market_with_traders(api, 2, taker_fee_rate="0")
+    placed = (await order(api, alice, mid, action="buy", side="yes", count=10, price="0.50")).json()
+    assert await wallet_micros(alice.id) == (95 * DOLLARS, 5 * DOLLARS)
+    await order(api, bob, mid, action="sell", side="yes", count=4, price="0.50")
+    mine = (await api.get(f"/v1/orders/{placed['id']}", headers=alice.headers)).json()
+    assert (mine["filled_count"], mine["remaining_count"], mine["status"]) == (4, 6, "resting")
+    cancelled = await api.delete(f"/v1/orders/{placed['id']}", headers=alice.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    assert await wallet_micros(alice.id) == (98 * DOLLARS, 0)
+    again = await api.delete(f"/v1/orders/{placed['id']}", headers=alice.headers)
+    assert again.status_code == 409
+
+
+async def test_gtd_order_expires_on_its_timer(api: httpx.AsyncClient) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    expires = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    placed = await order(
+        api, alice, mid, action="buy", side="yes", count=5, price="0.30",
+        time_in_force="gtd", expires_at=expires,
+    )  # fmt: skip
+    assert placed.json()["status"] == "resting"
+    for _ in range(100):
+        status = (await api.get(f"/v1/orders/{placed.json()['id']}", headers=alice.headers)).json()
+        if status["status"] != "resting":
+            break
+        await asyncio.sleep(0.1)
+    assert status["status"] == "expired"
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+
+
+async def test_insufficient_funds_and_position_change_nothing(api: httpx.AsyncClient) -> None:
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    broke = await order(api, alice, mid, action="buy", side="yes", count=1000, price="0.50")
+    assert broke.status_code == 409 and broke.json()["error"]["code"] == "insufficient_funds"
+    no_contracts = await order(
+        api, alice, mid, action="sell", side="yes", count=5, price="0.50", reduce_only=True
+    )
+    assert no_contracts.status_code == 409
+    assert no_contracts.json()["error"]["code"] == "insufficient_position"
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+    mine = (await api.get(f"/v1/me/orders?market_id={mid}", headers=alice.headers)).json()
+    assert mine["items"] == []
+
+
+async def test_post_only_that_would_take_is_rejected(api: httpx.AsyncClient) -> None:
+    _, (alice, bob), mid = await _market_with_traders(api, 2)
+    await order(api, alice, mid, action="sell", side="yes", count=5, price="0.55")
+    taking = await order(
+        api, bob, mid, action="buy", side="yes", count=5, price="0.55", post_only=True
+    )
+    assert taking.status_code == 409 and taking.json()["error"]["code"] == "would_take"
+    assert await wallet_micros(bob.id) == (100 * DOLLARS, 0)
+
+
+async def test_self_trade_prevention_cancels_the_resting_order(api: httpx.AsyncClient) -> None:
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    resting = (
+        await order(api, alice, mid, action="sell", side="yes", count=5, price="0.40")
+    ).json()
+    taker = (await order(api, alice, mid, action="buy", side="yes", count=5, price="0.40")).json()
+    assert taker["filled_count"] == 0 and taker["status"] == "resting"
+    first = (await api.get(f"/v1/orders/{resting['id']}", headers=alice.headers)).json()
+    assert first["status"] == "cancelled"
+
+
+async def test_repeated_client_order_id_returns_the_first_order(api: httpx.AsyncClient) -> None:
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    body = {"action": "buy", "side": "yes", "count": 3, "price": "0.20", "client_order_id": "bot-1"}
+    first = await order(api, alice, mid, **body)
+    again = await order(api, alice, mid, **body)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    assert await wallet_micros(alice.id) == (100 * DOLLARS - 600_000, 600_000)
+
+
+async def test_bad_orders_are_invalid_before_anything_is_recorded(api: httpx.AsyncClient) -> None:
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    for bad in (
+        {"action": "buy", "side": "yes", "count": 0, "price": "0.50"},
+        {"action": "buy", "side": "yes", "count": 1, "price": "0.505"},
+        {"action": "buy", "side": "yes", "count": 1, "price": "1.00"},
+        {"action": "buy", "side": "yes", "count": 1, "price": "NaN"},
+        {"action": "buy", "side": "yes", "count": 1, "price": "1e400"},
+        {"action": "buy", "side": "yes", "count": 1},
+        {"action": "buy", "side": "yes", "count": 1, "price": "0.5", "time_in_force": "gtd"},
+        {"action": "hold", "side": "yes", "count": 1, "price": "0.5"},
+        {"action": "buy", "side": "yes", "count": "1", "price": "0.5"},
+    ):
+        response = await order(api, alice, mid, **bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["error"]["code"] == "invalid_request"
+        assert response.json()["error"]["message"]
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+    unknown = await order(api, alice, "999999", action="buy", side="yes", count=1, price="0.5")
+    assert unknown.status_code == 404
+
+
+async def test_closing_cancels_resting_orders_and_refuses_new_ones(api: httpx.AsyncClient) -> None:
+    admin, (alice,), mid = await _market_with_traders(api, 1)
+    await order(api, alice, mid, action="buy", side="yes", count=10, price="0.30")
+    closed = await api.post(f"/v1/markets/{mid}/close", headers=admin.headers)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+    late = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    assert late.status_code == 409 and late.json()["error"]["code"] == "market_not_open"
+    client_close = await api.post(f"/v1/markets/{mid}/close", headers=alice.headers)
+    assert client_close.status_code == 403
+
+
+async def test_pause_and_resume(api: httpx.AsyncClient) -> None:
+    admin, (alice,), mid = await _market_with_traders(api, 1)
+    assert (await api.post(f"/v1/markets/{mid}/pause", headers=admin.headers)).json()[
+        "status"
+    ] == "paused"
+    paused = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    assert paused.json()["error"]["code"] == "market_not_open"
+    assert (await api.post(f"/v1/markets/{mid}/resume", headers=admin.headers)).json()[
+        "status"
+    ] == "open"
+    assert (
+        await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    ).status_code == 201
