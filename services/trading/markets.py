@@ -108,26 +108,34 @@ async def insert_market(conn: AsyncConnection, request: CreateMarketRequest) -> 
     return row
 
 
-def workflow_state(market: Any, rollover_events: int = 0) -> MarketWorkflowState:
+def workflow_state(
+    market: Any, rollover_events: int = 0, trade_engine_queue: str | None = None
+) -> MarketWorkflowState:
     return MarketWorkflowState(
         config=MarketConfig(
             market_id=str(market.id),
             tick=int(market.tick_size),
             open_time=market.open_time,
             close_time=market.close_time,
-            trade_engine_queue=task_queue(TRADE_ENGINE),
+            trade_engine_queue=trade_engine_queue or task_queue(TRADE_ENGINE),
+            dispute_window_seconds=int(market.dispute_window_seconds),
         ),
         status="scheduled",
         rollover_events=rollover_events,
     )
 
 
-async def start_market_workflow(client: Client, market: Any, rollover_events: int = 0) -> None:
+async def start_market_workflow(
+    client: Client,
+    market: Any,
+    rollover_events: int = 0,
+    trade_engine_queue: str | None = None,
+) -> None:
     from workflows.market import MARKET_ID, MARKET_STATUS, MarketWorkflow
 
     await client.start_workflow(
         MarketWorkflow.run,
-        workflow_state(market, rollover_events),
+        workflow_state(market, rollover_events, trade_engine_queue),
         id=market_workflow_id(str(market.id)),
         task_queue=task_queue("orchestrator"),
         search_attributes=TypedSearchAttributes(

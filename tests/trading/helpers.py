@@ -44,7 +44,8 @@ async def escrow_micros(market_id: str) -> int:
     async with connection() as conn:
         row = await conn.execute(
             text(
-                "SELECT balance FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"
+                "SELECT balance FROM ledger_accounts "
+                "WHERE kind = 'market_escrow' AND market_id = :m"
             ),
             {"m": int(market_id)},
         )
