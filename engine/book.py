@@ -86,6 +86,7 @@ class Order:
         "stp",
         "taker_basis",
         "taker_fees",
+        "taking",
         "tif",
         "trades",
         "type",
@@ -139,6 +140,7 @@ class Order:
         self.reduce_only = reduce_only
         self.stp = stp
         self.live = False
+        self.taking = False
         self.trades = 0
 
     def snapshot(self) -> OrderState:

@@ -504,13 +504,13 @@ class MarketEngine:
         )
         o.hold_cash = hold
         o.hold_contracts = hold_contracts
-        user.available -= hold
-        user.reserved += hold
         user.committed += hold_contracts
         postings: list[Posting] = []
-        if hold:
-            postings.append(Posting(user.available_ref, user.reserved_ref, hold, _HOLD))
         if not crosses:
+            user.available -= hold
+            user.reserved += hold
+            if hold:
+                postings.append(Posting(user.available_ref, user.reserved_ref, hold, _HOLD))
             self._rest(o, sort=False)
             bb = self._best_bid
             ba = self._best_ask
@@ -519,16 +519,24 @@ class MarketEngine:
                 bb * tick if bb else None, ba * tick if ba < self._n else None, self.last_price,
             )  # fmt: skip
 
-        # ---- matching
+        # ---- matching.  While it takes, the order pays straight from the user's available
+        # cash, within the budget ``hold_cash`` checked above; only what rests is then held.
+        o.taking = True
         ctx = _Ctx()
         ctx.postings = postings
         escrow0 = self.escrow
         fees0 = self.fees_collected
         amm0 = self._amm_user.available
         self._match(o, max_cost, ctx)
+        o.taking = False
         rest = o.remaining > 0 and o.status is _RESTING and (tif is _GTC or tif is _GTD)
         if rest:
-            self._rebalance(o, ctx, as_maker=True)
+            need = self._required_hold(o, as_maker=True)
+            o.hold_cash = need
+            if need:
+                user.available -= need
+                user.reserved += need
+                postings.append(Posting(user.available_ref, user.reserved_ref, need, _HOLD))
             self._rest(o, sort=False)
         else:
             if o.remaining == 0 and o.status is _RESTING:
@@ -537,7 +545,10 @@ class MarketEngine:
                 o.status = _CANCELLED
                 if o.reason is None:
                     o.reason = CancelReason.UNFILLED
-            self._release_all(o, ctx.postings)
+            o.hold_cash = 0
+            if o.hold_contracts:
+                user.committed -= o.hold_contracts
+                o.hold_contracts = 0
             if o.status is _CANCELLED:
                 o.remaining = 0
         if ctx.topups:
@@ -1228,6 +1239,10 @@ class MarketEngine:
             postings.append(Posting(u.available_ref, to, amount, kind))
             return
         o.hold_cash -= amount
-        u.reserved -= amount
         assert o.hold_cash >= 0, "order paid more than it held"
-        postings.append(Posting(u.reserved_ref, to, amount, kind))
+        if o.taking:
+            u.available -= amount
+            postings.append(Posting(u.available_ref, to, amount, kind))
+        else:
+            u.reserved -= amount
+            postings.append(Posting(u.reserved_ref, to, amount, kind))

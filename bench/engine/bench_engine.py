@@ -29,8 +29,12 @@ from engine import (
 Event = tuple[str, int, int, bool, int, int]  # kind, order index, user, is_bid, yes cents, count
 
 
-def make_stream(n: int, seed: int, users: int) -> list[Event]:
-    """``n`` events: ~5% cancels of a recent order, the rest limit orders around 50c."""
+def make_stream(n: int, seed: int, users: int, spread: float = 3.0) -> list[Event]:
+    """``n`` events: ~5% cancels of a recent order, the rest limit orders around 50c.
+
+    Bids sit ``spread`` cents below 50c on average and asks as far above (sd 6c), so most
+    orders rest and some cross; a smaller spread means more crossing and a thinner book.
+    """
     rng = random.Random(seed)
     out: list[Event] = []
     placed = 0
@@ -40,7 +44,7 @@ def make_stream(n: int, seed: int, users: int) -> list[Event]:
             out.append(("cancel", target, 0, False, 0, 0))
             continue
         is_bid = rng.random() < 0.5
-        off = round(rng.gauss(3, 6))
+        off = round(rng.gauss(spread, 6))
         cents = 50 - off if is_bid else 50 + off
         cents = min(99, max(1, cents))
         out.append(("new", placed, rng.randrange(users), is_bid, cents, rng.randint(1, 100)))
@@ -171,12 +175,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--spread", type=float, default=3.0)
     ap.add_argument("--only-ours", action="store_true")
     args = ap.parse_args()
-    stream = make_stream(args.orders, args.seed, args.users)
+    stream = make_stream(args.orders, args.seed, args.users, args.spread)
     n = len(stream)
     news = sum(1 for e in stream if e[0] == "new")
-    print(f"stream: {n} events ({news} orders, {n - news} cancels), seed {args.seed}")
+    print(
+        f"stream: {n} events ({news} orders, {n - news} cancels), seed {args.seed}, "
+        f"spread {args.spread}c"
+    )
     rows = [measure("oddsmith engine", lambda t: run_ours(stream, args.users, t), n, args.repeat)]
     if not args.only_ours:
         rows.append(measure("lightmatchingengine", lambda t: run_lme(stream, t), n, args.repeat))

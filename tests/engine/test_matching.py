@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import BookSide, FillKind, OrderStatus, Side
+from engine import BookSide, FillKind, OrderStatus, PostingKind, Side
 
 from .helpers import USD, Market, usd
 
@@ -124,8 +124,10 @@ def test_better_price_releases_the_difference() -> None:
     m = funded("alice", "bob")
     m.order("alice", "sell", "yes", 10, "0.55")
     r = m.order("bob", "buy", "yes", 10, "0.60")
-    # hold 6.00 + worst fee ceil(0.07*10*0.25)=0.18; paid 5.50 + ceil(0.07*10*.2475)=0.18
-    assert r.postings[0].amount == usd("6.18")
+    # budget 6.00 + worst fee ceil(0.07*10*0.25)=0.18; paid 5.50 + ceil(0.07*10*.2475)=0.18;
+    # a taker pays from available cash within that budget, so nothing stays held
+    assert [p.kind for p in r.postings] == [PostingKind.MINT, PostingKind.MINT, PostingKind.FEE]
+    assert r.postings[0].amount == usd("5.50")
     assert m.cash("bob") == usd("100") - usd("5.50") - usd("0.18")
     assert m.reserved("bob") == 0
 

@@ -116,7 +116,8 @@ class Harness:
                 assert e.code == "invalid_request"
                 assert fingerprint(eng) == before
                 return
-            if not r.accepted or (r.order.status is OrderStatus.CANCELLED and not r.postings):
+            unfilled = r.order.status is OrderStatus.CANCELLED and not r.fills and not r.touched
+            if not r.accepted or unfilled:
                 assert r.postings == [] and r.fills == [] and fingerprint(eng) == before
             self.ledger.apply(r.postings)
             self.seqs[r.order.order_id] = r.order.seq
