@@ -1088,8 +1088,11 @@ class MarketEngine:
         and records one Fill per segment.  ``price`` is the per-contract YES price of a book
         fill, None for an AMM fill (which the caller keeps within one segment).
         """
-        self._note_user(bu, ctx)
-        self._note_user(au, ctx)
+        start = ctx.start
+        if bu.user_id not in start:
+            start[bu.user_id] = (bu, bu.position, bu.committed)
+        if au.user_id not in start:
+            start[au.user_id] = (au, au.position, au.committed)
         bpos = bu.position
         apos = au.position
         cb = -bpos if bpos < 0 else 0
@@ -1104,22 +1107,30 @@ class MarketEngine:
             self._close_from(ask, au, ca, ctx)
         bu.position = bpos + k
         au.position = apos - k
-        taker = bid if taker_is_bid else ask
-        maker = ask if taker_is_bid else bid
+        if taker_is_bid:
+            taker, maker, tu, mu = bid, ask, bu, au
+        else:
+            taker, maker, tu, mu = ask, bid, au, bu
         assert taker is not None
-        segs: list[tuple[FillKind, int, bool, bool]] = []  # kind, count, bid closes, ask closes
-        both = cb if cb < ca else ca
-        if both:
-            segs.append((_K_MERGE, both, True, True))
-        if cb > ca:
-            segs.append((_K_TRANSFER, cb - ca, True, False))
-        elif ca > cb:
-            segs.append((_K_TRANSFER, ca - cb, False, True))
-        hi = cb if cb > ca else ca
-        if k > hi:
-            segs.append((_K_MINT, k - hi, False, False))
+        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid closes, ask closes
+        if not cb and not ca:
+            segs = [(_K_MINT, k, False, False)]
+        else:
+            segs = []
+            both = cb if cb < ca else ca
+            if both:
+                segs.append((_K_MERGE, both, True, True))
+            if cb > ca:
+                segs.append((_K_TRANSFER, cb - ca, True, False))
+            elif ca > cb:
+                segs.append((_K_TRANSFER, ca - cb, False, True))
+            hi = cb if cb > ca else ca
+            if k > hi:
+                segs.append((_K_MINT, k - hi, False, False))
         postings = ctx.postings
         fills = ctx.fills
+        tnum = self._taker_num
+        mnum = self._maker_num
         for kind, s, b_close, a_close in segs:
             y = price * s if price is not None else yes_notional
             nv = s * MICRO - y
@@ -1142,42 +1153,37 @@ class MarketEngine:
             else:  # bid buys YES, ask sells YES
                 self._pay(bid, bu, y, au.available_ref, _TRADE, postings)
                 au.available += y
-            # order stats (own-side notional) and fees
-            var = y * nv // s if price is None else price * (MICRO - price)
-            if price is None and (y * nv) % s:
-                var += 1
-            var_total = var if price is None else var * s
+            # fee basis: count x P x (1 - P), P the segment's average price (AMM: rounded up)
+            if price is None:
+                var_total = -(-(y * nv) // s)
+            else:
+                var_total = price * (MICRO - price) * s
+            # taker: stats and fee (the taker pays from available cash within its budget)
+            taker.filled += s
+            taker.notional += y if taker.side is _YES else nv
+            old = taker.taker_basis
+            taker.taker_basis = old + var_total
             taker_fee = 0
+            if tnum:
+                d = self._taker_den * _FEE_DIV
+                taker_fee = (-(-(tnum * (old + var_total)) // d) + (-(tnum * old) // d)) * _CENT
+                if taker_fee:
+                    taker.taker_fees += taker_fee
+                    taker.hold_cash -= taker_fee
+                    tu.available -= taker_fee
+                    postings.append(Posting(tu.available_ref, FEES, taker_fee, _FEE))
             maker_fee = 0
-            for o in (bid, ask):
-                if o is None:
-                    continue
-                o.filled += s
-                o.notional += y if o.side is _YES else nv
-                if o is taker:
-                    num = self._taker_num
-                    if num:
-                        old = o.taker_basis
-                        o.taker_basis = old + var_total
-                        den = self._taker_den
-                        taker_fee = _fee(num, den, old + var_total) - _fee(num, den, old)
-                        if taker_fee:
-                            o.taker_fees += taker_fee
-                            self._pay(o, o.user, taker_fee, FEES, _FEE, postings)
-                    else:
-                        o.taker_basis += var_total
-                else:
-                    num = self._maker_num
-                    if num:
-                        old = o.maker_basis
-                        o.maker_basis = old + var_total
-                        den = self._maker_den
-                        maker_fee = _fee(num, den, old + var_total) - _fee(num, den, old)
-                        if maker_fee:
-                            o.maker_fees += maker_fee
-                            self._pay(o, o.user, maker_fee, FEES, _FEE, postings)
-                    else:
-                        o.maker_basis += var_total
+            if maker is not None:
+                maker.filled += s
+                maker.notional += y if maker.side is _YES else nv
+                old = maker.maker_basis
+                maker.maker_basis = old + var_total
+                if mnum:
+                    d = self._maker_den * _FEE_DIV
+                    maker_fee = (-(-(mnum * (old + var_total)) // d) + (-(mnum * old) // d)) * _CENT
+                    if maker_fee:
+                        maker.maker_fees += maker_fee
+                        self._pay(maker, mu, maker_fee, FEES, _FEE, postings)
             self.fees_collected += taker_fee + maker_fee
             taker.trades += 1
             yp = price if price is not None else (2 * y + s) // (2 * s)
@@ -1186,11 +1192,9 @@ class MarketEngine:
             if taker_is_bid:
                 t_side, t_price, t_close = b_side, b_price, b_close
                 m_side, m_price, m_close = a_side, a_price, a_close
-                tu, mu = bu, au
             else:
                 t_side, t_price, t_close = a_side, a_price, a_close
                 m_side, m_price, m_close = b_side, b_price, b_close
-                tu, mu = au, bu
             fills.append(
                 Fill(
                     f"{taker.order_id}:{taker.trades}",
