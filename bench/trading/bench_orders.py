@@ -1,0 +1,237 @@
+"""Orders through the HTTP API vs. a no-op Temporal update on the same server (the ceiling).
+
+Starts its own stack the way `oddsmith dev` does (embedded Postgres, Temporal dev server, one
+worker process per task queue, the API), then with a fixed number of concurrent clients:
+  1. a no-op Update on one workflow (the ceiling for one market) and on 8 workflows,
+  2. orders through POST /v1/markets/{id}/orders on 1 market and on 8 markets.
+Prints orders/s and p50/p99 latency for each and the ratios. Not a test: nothing is asserted.
+
+    .venv/bin/python -m bench.trading.bench_orders [--clients 32] [--requests 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from temporalio.worker import Worker
+
+from bench.trading.noop_workflow import NoopWorkflow
+
+DOLLARS = 1_000_000
+
+
+def _configure_environment(root: Path) -> None:
+    from core.embedded import free_port
+
+    os.environ.update(
+        ODDSMITH_ENV="development",
+        ODDSMITH_DATA_DIR=str(root),
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/oddsmith",
+        TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        TEMPORAL_UI_PORT=str(free_port()),
+        API_PORT=str(free_port()),
+        TASK_QUEUE_PREFIX="bench-",
+        LOG_LEVEL="WARNING",
+        RATE_LIMIT_READS_PER_SECOND="100000",
+        RATE_LIMIT_WRITES_PER_SECOND="100000",
+        RATE_LIMIT_READS_BURST="100000",
+        RATE_LIMIT_WRITES_BURST="100000",
+    )
+
+
+async def _measure(
+    clients: int, requests: int, call: Callable[[int], Awaitable[bool]]
+) -> tuple[float, float, float, int]:
+    """(throughput/s, p50 ms, p99 ms, failures) for `requests` calls over `clients` workers."""
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(requests))
+
+    async def client() -> None:
+        nonlocal failures
+        for i in counter:
+            started = time.perf_counter()
+            ok = await call(i)
+            latencies.append(time.perf_counter() - started)
+            failures += 0 if ok else 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    q = statistics.quantiles(latencies, n=100)
+    return requests / elapsed, q[49] * 1000, q[98] * 1000, failures
+
+
+async def _ceiling(clients: int, requests: int, workflows: int) -> tuple[float, float, float, int]:
+    from core.temporal import connect_temporal
+
+    client = await connect_temporal()
+    queue = f"bench-noop-{uuid.uuid4().hex[:6]}"
+    async with Worker(client, task_queue=queue, workflows=[NoopWorkflow]):
+        handles = [
+            await client.start_workflow(
+                NoopWorkflow.run, id=f"bench-noop-{uuid.uuid4().hex[:8]}", task_queue=queue
+            )
+            for _ in range(workflows)
+        ]
+
+        async def call(i: int) -> bool:
+            return await handles[i % workflows].execute_update(NoopWorkflow.noop, i) == i
+
+        result = await _measure(clients, requests, call)
+        for h in handles:
+            await h.signal(NoopWorkflow.finish)
+    return result
+
+
+async def _setup_traders(api: httpx.AsyncClient, users: int) -> list[dict[str, str]]:
+    from core.db import transaction
+    from models.ledger import AccountKind
+    from services.accounts.ledger import (
+        NewTransaction,
+        platform_account,
+        post_transaction,
+        user_accounts,
+    )
+
+    traders = []
+    for _ in range(users):
+        email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
+        created = await api.post(
+            "/v1/auth/register", json={"email": email, "password": "bench-password-1"}
+        )
+        user_id = int(created.json()["id"])
+        login = await api.post(
+            "/v1/auth/login", json={"email": email, "password": "bench-password-1"}
+        )
+        async with transaction() as conn:
+            external = await platform_account(conn, AccountKind.EXTERNAL)
+            accounts = (await user_accounts(conn, [user_id]))[user_id]
+            await post_transaction(
+                conn,
+                NewTransaction(
+                    "deposit",
+                    f"bench:{user_id}",
+                    [(external, -(10**6) * DOLLARS), (accounts.available, 10**6 * DOLLARS)],
+                ),
+            )
+        traders.append({"Authorization": f"Bearer {login.json()['access_token']}"})
+    return traders
+
+
+async def _create_markets(api: httpx.AsyncClient, admin: dict[str, str], n: int) -> list[str]:
+    close = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    ids = []
+    for i in range(n):
+        created = await api.post(
+            "/v1/markets", json={"title": f"Bench market {i}", "close_time": close}, headers=admin
+        )
+        ids.append(created.json()["id"])
+    return ids
+
+
+async def _orders(
+    api: httpx.AsyncClient,
+    traders: list[dict[str, str]],
+    markets: list[str],
+    clients: int,
+    requests: int,
+) -> tuple[float, float, float, int]:
+    rng = random.Random(1)
+
+    async def call(i: int) -> bool:
+        body = {
+            "action": rng.choice(["buy", "sell"]),
+            "side": rng.choice(["yes", "no"]),
+            "count": rng.randint(1, 10),
+            "price": f"0.{rng.randint(35, 65):02d}",
+        }
+        response = await api.post(
+            f"/v1/markets/{markets[i % len(markets)]}/orders",
+            json=body,
+            headers=traders[i % len(traders)],
+        )
+        return response.status_code in (200, 201, 409)
+
+    return await _measure(clients, requests, call)
+
+
+async def _run(clients: int, requests: int) -> None:
+    from cli.devstack import DevStack
+    from core.config import get_settings
+    from core.db import transaction
+    from core.migrate import upgrade_to_head
+    from models.users import Role
+    from services.accounts.users import create_user
+
+    root = Path(tempfile.mkdtemp(prefix="oddsmith-bench-"))
+    _configure_environment(root)
+    settings = get_settings()
+    stack = DevStack(settings=settings, log_dir=root / "logs")
+    try:
+        stack.start_infrastructure()
+        await asyncio.to_thread(upgrade_to_head, settings.async_database_url)
+        stack.start_services()
+        await asyncio.to_thread(stack.wait_until_ready)
+        async with transaction() as conn:
+            await create_user(
+                conn, email="bench-admin@example.com", password="bench-password-1", role=Role.ADMIN
+            )
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as api:
+            login = await api.post(
+                "/v1/auth/login",
+                json={"email": "bench-admin@example.com", "password": "bench-password-1"},
+            )
+            admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            traders = await _setup_traders(api, 16)
+            one = await _create_markets(api, admin, 1)
+            eight = await _create_markets(api, admin, 8)
+            await _orders(api, traders, one, clients, min(100, requests))  # warm-up
+            rows = [
+                ("no-op update, 1 workflow (ceiling)", await _ceiling(clients, requests, 1)),
+                ("orders via API, 1 market", await _orders(api, traders, one, clients, requests)),
+                ("no-op update, 8 workflows (ceiling)", await _ceiling(clients, requests, 8)),
+                (
+                    "orders via API, 8 markets",
+                    await _orders(api, traders, eight, clients, requests),
+                ),
+            ]
+    finally:
+        await asyncio.to_thread(stack.stop)
+    print(f"\n{clients} concurrent clients, {requests} requests each row (2-core machine)\n")
+    print(f"{'what':40} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
+    for name, (rate, p50, p99, failed) in rows:
+        print(f"{name:40} {rate:8.1f} {p50:8.1f} {p99:8.1f} {failed:7d}")
+    for label, ceiling, ours in (
+        ("1 market", rows[0][1], rows[1][1]),
+        ("8 markets", rows[2][1], rows[3][1]),
+    ):
+        print(
+            f"{label}: throughput {ours[0] / ceiling[0]:.0%} of the ceiling (target >= 80%), "
+            f"p99 {ours[2] / ceiling[2]:.2f}x the ceiling's (target <= 2x)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=600)
+    args = parser.parse_args()
+    asyncio.run(_run(args.clients, args.requests))
+
+
+if __name__ == "__main__":
+    main()
