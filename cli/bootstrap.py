@@ -15,6 +15,10 @@ async def bootstrap() -> list[str]:
             async with transaction() as conn:
                 _, created = await ensure_admin(conn, settings.admin_email, settings.admin_password)
             lines.append(f"admin {settings.admin_email} {'created' if created else 'present'}")
+        if settings.seed_demo_data:
+            from cli.demo import seed_demo_data
+
+            lines += await seed_demo_data()
     finally:
         await dispose_engine()
     return lines

@@ -68,6 +68,8 @@ def test_dev_command_runs_the_stack_and_stops_cleanly(tmp_path: Path) -> None:
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "temporal": "ok"}
         assert httpx.get(f"http://127.0.0.1:{ports['ui']}/", timeout=10).status_code == 200
+        markets = httpx.get(f"{api}/v1/markets", timeout=5).json()["items"]
+        assert len(markets) == 3  # the demo data
         for queue in SERVICE_QUEUES:
             assert _pollers(f"127.0.0.1:{ports['temporal']}", queue) >= 1, queue
         descendants = psutil.Process(proc.pid).children(recursive=True)
