@@ -916,15 +916,24 @@ class MarketEngine:
             m.remaining -= k
             qty[lvl] -= k
             ctx.touched[m.order_id] = m
+            mu = m.user
             if m.remaining == 0:
                 dq.popleft()
                 m.live = False
                 m.status = _FILLED
                 del self._orders[m.order_id]
-                del m.user.orders[m.order_id]
-                self._release_all(m, ctx.postings)
-            else:
+                del mu.orders[m.order_id]
+                if m.hold_cash or m.hold_contracts:
+                    self._release_all(m, ctx.postings)
+            elif self._maker_num:
                 self._rebalance(m, ctx, as_maker=True)
+            else:  # no maker fee: the hold is the price part of what remains
+                extra = m.hold_cash - (m.remaining - m.hold_contracts) * m.cash_per
+                if extra > 0:
+                    m.hold_cash -= extra
+                    mu.reserved -= extra
+                    mu.available += extra
+                    ctx.postings.append(Posting(mu.reserved_ref, mu.available_ref, extra, _RELEASE))
             if ctx.topups:
                 self._process_topups(ctx, skip=user)
             if qty[lvl] == 0:
@@ -1136,8 +1145,20 @@ class MarketEngine:
             nv = s * MICRO - y
             # cash legs
             if kind is _K_MINT:
-                self._pay(bid, bu, y, ESCROW, _MINT, postings)
-                self._pay(ask, au, nv, ESCROW, _MINT, postings)
+                if price is not None:  # both are orders: the taker pays from available
+                    if taker_is_bid:
+                        tpay, mpay = y, nv
+                    else:
+                        tpay, mpay = nv, y
+                    taker.hold_cash -= tpay
+                    tu.available -= tpay
+                    postings.append(Posting(tu.available_ref, ESCROW, tpay, _MINT))
+                    maker.hold_cash -= mpay  # type: ignore[union-attr]
+                    mu.reserved -= mpay
+                    postings.append(Posting(mu.reserved_ref, ESCROW, mpay, _MINT))
+                else:
+                    self._pay(bid, bu, y, ESCROW, _MINT, postings)
+                    self._pay(ask, au, nv, ESCROW, _MINT, postings)
                 self.escrow += s * MICRO
                 self.open_interest += s
             elif kind is _K_MERGE:
