@@ -181,11 +181,24 @@ class MarketEngine:
         user.position = position
         self.escrow = self.open_interest * MICRO
 
-    def restore_stats(self, last_price: int | None, volume: int, fees_collected: int) -> None:
-        """Restore the market's running statistics after a restart."""
+    def restore_stats(
+        self, last_price: int | None, volume: int, fees_collected: int, seq: int = 0
+    ) -> None:
+        """Restore the market's running statistics after a restart.
+
+        ``seq`` is the last priority sequence number handed out (``MarketEngine.seq``); new
+        orders get numbers above it and above every restored order's.
+        """
         self.last_price = last_price
         self.volume = volume
         self.fees_collected = fees_collected
+        if seq > self._seq:
+            self._seq = seq
+
+    @property
+    def seq(self) -> int:
+        """The last priority sequence number handed out (persist it with the market)."""
+        return self._seq
 
     def restore_order(self, state: OrderState) -> None:
         """Rebuild a resting order from the ``OrderState`` persisted for it.

@@ -7,7 +7,18 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 
 import pytest
 
-from engine import AMM_USER_ID, EngineError, FillKind, Lmsr, OrderStatus, OrderType, settle
+from engine import (
+    AMM_USER_ID,
+    Action,
+    EngineError,
+    FillKind,
+    Lmsr,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    settle,
+)
 from engine.settlement import settle_fraction
 
 from .helpers import USD, Market, usd
@@ -122,3 +133,42 @@ def test_settle_refuses_unbalanced_positions_and_bad_values() -> None:
         settle(1_000_000, [("a", 2), ("b", -1)])
     with pytest.raises(EngineError):
         settle(1_000_001, [])
+
+
+def test_fok_counts_amm_liquidity_within_the_limit() -> None:
+    m = Market(amm_liquidity=B)
+    m.fund("bob", 1_000 * USD)
+    capacity = Lmsr(B).run_length(0, usd("0.55"), False, 10_000)
+    too_many = m.order("bob", "buy", "yes", capacity + 1, "0.55", time_in_force=TimeInForce.FOK)
+    assert too_many.order.status is OrderStatus.CANCELLED and too_many.fills == []
+    assert m.position(AMM_USER_ID) == 0
+    exact = m.order("bob", "buy", "yes", capacity, "0.55", time_in_force=TimeInForce.FOK)
+    assert exact.order.status is OrderStatus.FILLED
+    assert m.position(AMM_USER_ID) == -capacity
+
+
+def test_market_order_max_cost_against_amm() -> None:
+    m = Market(amm_liquidity=B)
+    m.fund("bob", 100 * USD)
+    r = m.order("bob", "buy", "yes", 100, None, type=OrderType.MARKET, max_cost=usd("10"))
+    spent = r.order.filled_notional
+    assert spent <= usd("10")
+    # one more contract would have cost more than what was left of the budget
+    assert Lmsr(B).cost_up(r.order.filled_count, 1) > usd("10") - spent or r.order.filled_count == 0
+    assert r.order.filled_count > 15 and m.reserved("bob") == 0
+
+
+def test_amm_position_restores_its_prices() -> None:
+    from engine import MarketEngine, MarketParams, OrderRequest
+
+    m = Market(amm_liquidity=B)
+    m.fund("bob", 100 * USD)
+    m.order("bob", "buy", "yes", 30, "0.70")
+    copy = MarketEngine("m1", MarketParams(amm_liquidity=B))
+    copy.restore_position("bob", m.position("bob"))
+    copy.restore_position(AMM_USER_ID, m.position(AMM_USER_ID))
+    copy.set_cash("bob", m.cash("bob"))
+    copy.set_cash(AMM_USER_ID, m.eng.amm_cash)
+    copy.restore_stats(m.eng.last_price, m.eng.volume, m.eng.fees_collected, m.eng.seq)
+    req = OrderRequest("next", "bob", Action.BUY, Side.YES, 5, usd("0.80"))
+    assert copy.place(req, 0) == m.eng.place(req, 0)

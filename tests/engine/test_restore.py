@@ -38,7 +38,7 @@ def rebuild(old: MarketEngine, params: MarketParams) -> MarketEngine:
         new.restore_position(uid, position)
     for state in reversed(old.resting_orders()):  # any order: priority comes from seq
         new.restore_order(state)
-    new.restore_stats(old.last_price, old.volume, old.fees_collected)
+    new.restore_stats(old.last_price, old.volume, old.fees_collected, old.seq)
     return new
 
 
