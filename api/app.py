@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
-from api.routes import admin_users, api_keys, auth, markets, orders, wallet
+from api.routes import admin_users, api_keys, auth, markets, orders, resolution, wallet
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
 from core.db import dispose_engine
@@ -45,6 +45,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(markets.router)
+    app.include_router(resolution.router)
     app.include_router(orders.router)
     app.include_router(api_keys.router)
     app.include_router(admin_users.router)

@@ -107,6 +107,52 @@ def create_user(
     typer.echo(f"created {'admin' if is_admin else 'client'} {email} with id {user_id}")
 
 
+def _call_market(market: str, update: str, argument: object) -> None:
+    """Send an Update to a market's workflow straight through Temporal (no API needed)."""
+    from api.errors import ApiError
+    from api.market_calls import update_market
+    from core.temporal import connect_temporal
+    from models.resolution import ResolutionView
+
+    async def _call() -> ResolutionView:
+        client = await connect_temporal()
+        return await update_market(client, market, update, argument, ResolutionView)
+
+    try:
+        view = asyncio.run(_call())
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    deadline = ""
+    if view.status == "resolving" and view.dispute_deadline is not None:
+        deadline = f", final at {view.dispute_deadline.isoformat()}"
+    value = "" if view.settlement_value is None else f" = {view.settlement_value / 1_000_000:g}"
+    typer.echo(f"market {market} is {view.status}: {view.outcome}{value}{deadline}")
+
+
+@admin_app.command("resolve")
+def resolve(
+    market: str = typer.Argument(..., help="The market id"),
+    outcome: str = typer.Argument(..., help='yes, no, void, or a settlement value like "0.35"'),
+) -> None:
+    """Propose a market's outcome (or, while disputed, confirm or amend it)."""
+    from models.resolution import OUTCOME_VALUES, ResolveRequest
+
+    if outcome.lower() in OUTCOME_VALUES:
+        request = ResolveRequest(outcome=outcome.lower())
+    else:
+        request = ResolveRequest(settlement_value=outcome)
+    _call_market(market, "resolve", request)
+
+
+@admin_app.command("confirm")
+def confirm(market: str = typer.Argument(..., help="The market id")) -> None:
+    """Confirm a disputed outcome as proposed: it becomes final and payouts start."""
+    from models.resolution import ConfirmRequest
+
+    _call_market(market, "confirm", ConfirmRequest(reason="admin"))
+
+
 def main() -> None:
     app()
 

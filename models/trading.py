@@ -117,6 +117,7 @@ class MarketConfig(BaseModel):
     open_time: datetime
     close_time: datetime
     trade_engine_queue: str
+    dispute_window_seconds: int = 3600
 
 
 class RestingOrder(BaseModel):
@@ -132,6 +133,11 @@ class MarketWorkflowState(BaseModel):
     # Roll over after this many history events (0: when the server suggests it).
     rollover_events: int = 0
     runs: int = 1
+    # Resolution (see workflows/market.py): the proposed or final outcome and its window.
+    outcome: str | None = None
+    settlement_value: int | None = None
+    dispute_deadline_us: int | None = None
+    disputes: int = 0
 
 
 class PlaceOrderRequest(BaseModel):

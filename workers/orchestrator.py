@@ -9,12 +9,19 @@ from core.names import ORCHESTRATOR
 from workers.base import WorkerComponents, serve
 from workflows.market import MarketWorkflow
 from workflows.payments import DepositWorkflow, WithdrawalWorkflow
+from workflows.payout import PayoutWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 
 def components() -> WorkerComponents:
     return WorkerComponents(
-        workflows=[SystemCheckWorkflow, MarketWorkflow, DepositWorkflow, WithdrawalWorkflow],
+        workflows=[
+            SystemCheckWorkflow,
+            MarketWorkflow,
+            PayoutWorkflow,
+            DepositWorkflow,
+            WithdrawalWorkflow,
+        ],
         activities=[make_ping(ORCHESTRATOR)],
     )
 

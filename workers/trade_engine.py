@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from activities.health import make_ping
+from activities.resolution import ResolutionActivities
 from activities.trading import TradingActivities
 from core.names import TRADE_ENGINE
 from workers.base import WorkerComponents, serve
@@ -12,7 +13,10 @@ from workers.base import WorkerComponents, serve
 
 def components() -> WorkerComponents:
     trading = TradingActivities()
-    return WorkerComponents(activities=[make_ping(TRADE_ENGINE), trading.apply_batch])
+    resolution = ResolutionActivities()
+    return WorkerComponents(
+        activities=[make_ping(TRADE_ENGINE), trading.apply_batch, *resolution.all()]
+    )
 
 
 if __name__ == "__main__":

@@ -5,18 +5,34 @@ The run loop batches pending requests into one trade-engine activity (one databa
 and answers each update with its result. Lifecycle timers open and close the market and expire
 GTD orders. Before the history grows large, the workflow drains its handlers (refusing new
 updates with RollingOver, which the API retries) and continues as new with its state.
+
+Resolution: `resolve` (an admin's proposed outcome; it closes an open market first) starts the
+dispute window on a durable timer (`resolving`); a holder's `dispute` sends it back to an admin
+(`disputed`), who confirms (`confirm`, or `resolve` with the same outcome) or amends it (which
+restarts the window). A final outcome (`resolved`) starts the PayoutWorkflow child; when it
+has paid everyone the market is `settled` and this workflow completes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from core.names import payout_workflow_id
+    from models.resolution import (
+        ConfirmRequest,
+        DisputeRequest,
+        PayoutState,
+        RecordResolution,
+        ResolutionInputError,
+        ResolutionView,
+        ResolveRequest,
+    )
     from models.trading import (
         BatchInput,
         BatchItem,
@@ -33,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         RestingOrder,
     )
     from workflows.order_rules import OrderRuleError, check_order
+    from workflows.payout import PayoutWorkflow
 
 MARKET_ID = SearchAttributeKey.for_keyword("MarketId")
 MARKET_STATUS = SearchAttributeKey.for_keyword("MarketStatus")
@@ -42,8 +59,10 @@ MAX_BATCH = 100
 MAX_UPDATES_PER_RUN = 1500
 TRADING = ("open",)
 BEFORE_CLOSE = ("scheduled", "open", "paused")
+FINAL = ("resolved", "settled")
 
 APPLY_BATCH = "trading.apply_batch"
+RECORD_RESOLUTION = "resolution.record"
 BATCH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
@@ -64,6 +83,8 @@ class MarketWorkflow:
         self.rolling_over = False
         self.updates_this_run = 0
         self.wake = False
+        # Resolution steps write the market's status in order, one at a time.
+        self.resolution_lock = asyncio.Lock()
 
     # ------------------------------------------------------------ the run loop (plumbing)
 
@@ -80,6 +101,12 @@ class MarketWorkflow:
             if self.pending:
                 await self._run_batch()
                 continue
+            if self._dispute_window_over():
+                await self._finalize_outcome()
+                continue
+            if self.market.status == "resolved":
+                await self._pay_out()
+                return "settled"
             if self._should_roll_over():
                 await self._roll_over()
             await self._sleep_until_work()
@@ -92,7 +119,12 @@ class MarketWorkflow:
         self.wake = False
         try:
             await workflow.wait_condition(
-                lambda: bool(self.pending) or self.wake or self._should_roll_over(),
+                lambda: (
+                    bool(self.pending)
+                    or self.wake
+                    or self.market.status == "resolved"
+                    or self._should_roll_over()
+                ),
                 timeout=timeout,
             )
         except TimeoutError:
@@ -151,6 +183,8 @@ class MarketWorkflow:
         config = self.market.config
         if self.market.status == "scheduled":
             return int(config.open_time.timestamp() * 1_000_000)
+        if self.market.status == "resolving":
+            return self.market.dispute_deadline_us
         if self.market.status not in BEFORE_CLOSE:
             return None
         deadline = int(config.close_time.timestamp() * 1_000_000)
@@ -269,7 +303,9 @@ class MarketWorkflow:
     def _validate_resume(self, request: LifecycleRequest) -> None:
         self._refuse_while_rolling_over()
         if self.market.status != "paused":
-            raise _reject("conflict", f"only a paused market can resume; it is {self.market.status}")
+            raise _reject(
+                "conflict", f"only a paused market can resume; it is {self.market.status}"
+            )
 
     @workflow.update
     async def close(self, request: LifecycleRequest) -> MarketStateView:
@@ -299,6 +335,160 @@ class MarketWorkflow:
             raise _reject("invalid_request", "close_time must be in the future")
         if request.close_time <= self.market.config.open_time:
             raise _reject("invalid_request", "close_time must be after open_time")
+
+    # ------------------------------------------------------------ resolution
+
+    def _resolution_value(self, request: ResolveRequest) -> tuple[str, int]:
+        try:
+            return request.value(self.market.config.tick)
+        except ResolutionInputError as exc:
+            raise _reject("invalid_request", str(exc)) from exc
+
+    def _refuse_final(self) -> None:
+        status = self.market.status
+        if status in FINAL:
+            raise _reject("conflict", f"the market is already {status} ({self.market.outcome})")
+        if status == "resolving":
+            raise _reject(
+                "conflict",
+                f"the market is already resolving ({self.market.outcome}); the outcome becomes "
+                "final when its dispute window ends",
+            )
+
+    @workflow.update
+    async def resolve(self, request: ResolveRequest) -> ResolutionView:
+        outcome, value = self._resolution_value(request)
+        async with self.resolution_lock:
+            self._refuse_final()  # again: another update may have won the race
+            if self.market.status in BEFORE_CLOSE:
+                await self._close()
+            if self.market.status == "disputed" and value == self.market.settlement_value:
+                await self._make_final()
+            else:
+                await self._propose(outcome, value)
+        return self.resolution()
+
+    @resolve.validator
+    def _validate_resolve(self, request: ResolveRequest) -> None:
+        self._refuse_while_rolling_over()
+        self._refuse_final()
+        self._resolution_value(request)
+
+    @workflow.update
+    async def confirm(self, request: ConfirmRequest) -> ResolutionView:
+        async with self.resolution_lock:
+            if self.market.status != "disputed":
+                raise _reject("conflict", f"the market is {self.market.status}, not disputed")
+            await self._make_final()
+        return self.resolution()
+
+    @confirm.validator
+    def _validate_confirm(self, request: ConfirmRequest) -> None:
+        self._refuse_while_rolling_over()
+        if self.market.status != "disputed":
+            raise _reject(
+                "conflict", f"only a disputed outcome can be confirmed; it is {self.market.status}"
+            )
+
+    @workflow.update
+    async def dispute(self, request: DisputeRequest) -> ResolutionView:
+        async with self.resolution_lock:
+            self._check_disputable()
+            self.market.disputes += 1
+            if self.market.status == "resolving":
+                self._set_resolution_status("disputed")
+                await self._record()
+        return self.resolution()
+
+    @dispute.validator
+    def _validate_dispute(self, request: DisputeRequest) -> None:
+        self._refuse_while_rolling_over()
+        self._check_disputable()
+
+    def _check_disputable(self) -> None:
+        status = self.market.status
+        if status == "disputed":
+            return
+        if status != "resolving":
+            raise _reject("conflict", f"the market is {status}: there is no outcome to dispute")
+        if self._now_us() >= (self.market.dispute_deadline_us or 0):
+            raise _reject("conflict", "the dispute window has closed")
+
+    async def _propose(self, outcome: str, value: int) -> None:
+        window = self.market.config.dispute_window_seconds
+        self.market.outcome = outcome
+        self.market.settlement_value = value
+        self.market.dispute_deadline_us = self._now_us() + window * 1_000_000
+        self._set_resolution_status("resolving")
+        await self._record()
+
+    async def _make_final(self) -> None:
+        self._set_resolution_status("resolved")
+        await self._record()
+
+    def _dispute_window_over(self) -> bool:
+        deadline = self.market.dispute_deadline_us
+        return (
+            self.market.status == "resolving"
+            and deadline is not None
+            and self._now_us() >= deadline
+        )
+
+    async def _finalize_outcome(self) -> None:
+        async with self.resolution_lock:
+            if self._dispute_window_over():  # an amend may have restarted the window
+                await self._make_final()
+
+    async def _pay_out(self) -> None:
+        assert self.market.outcome is not None and self.market.settlement_value is not None
+        config = self.market.config
+        await workflow.execute_child_workflow(
+            PayoutWorkflow.run,
+            PayoutState(
+                market_id=config.market_id,
+                outcome=self.market.outcome,
+                settlement_value=self.market.settlement_value,
+                trade_engine_queue=config.trade_engine_queue,
+            ),
+            id=payout_workflow_id(config.market_id),
+            task_queue=workflow.info().task_queue,
+        )
+        async with self.resolution_lock:
+            self._set_resolution_status("settled")
+            await self._record()
+
+    def _set_resolution_status(self, status: str) -> None:
+        self.market.status = status
+        self.wake = True  # the run loop's next deadline may have changed
+        workflow.upsert_search_attributes([MARKET_STATUS.value_set(status)])
+
+    async def _record(self) -> None:
+        await workflow.execute_activity(
+            RECORD_RESOLUTION,
+            RecordResolution(
+                market_id=self.market.config.market_id,
+                status=self.market.status,
+                outcome=self.market.outcome,
+                settlement_value=self.market.settlement_value,
+            ),
+            task_queue=self.market.config.trade_engine_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=BATCH_RETRY,
+        )
+
+    @workflow.query
+    def resolution(self) -> ResolutionView:
+        deadline = self.market.dispute_deadline_us
+        return ResolutionView(
+            market_id=self.market.config.market_id,
+            status=self.market.status,
+            outcome=self.market.outcome,
+            settlement_value=self.market.settlement_value,
+            dispute_deadline=None
+            if deadline is None
+            else datetime.fromtimestamp(deadline / 1_000_000, tz=UTC),
+            disputes=self.market.disputes,
+        )
 
     # ------------------------------------------------------------ queries
 
