@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
+from api.security import secure_responses
 from api.routes import admin_users, api_keys, auth, markets, orders, resolution, wallet
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
@@ -34,6 +35,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.middleware("http")(record_request_metrics)
+    app.middleware("http")(secure_responses)
     if settings.cors_origins:
         # Closed by default: only origins named in CORS_ORIGINS may call from a browser.
         app.add_middleware(

@@ -52,3 +52,25 @@ async def test_unknown_route_answers_in_the_error_shape(api: httpx.AsyncClient) 
     response = await api.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_responses_carry_security_headers(api: httpx.AsyncClient) -> None:
+    response = await api.get("/v1/markets")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"] == "default-src 'none'"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_cors_is_closed_by_default(api: httpx.AsyncClient) -> None:
+    response = await api.options(
+        "/v1/markets",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+    assert "access-control-allow-origin" not in response.headers
+
+
+async def test_oversized_bodies_are_refused_before_parsing(api: httpx.AsyncClient) -> None:
+    response = await api.post("/v1/auth/login", content=b"{" + b" " * 100_000 + b"}")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
