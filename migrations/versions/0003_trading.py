@@ -64,7 +64,8 @@ def upgrade() -> None:
 
         CREATE TABLE orders (
             id TEXT CONSTRAINT pk_orders PRIMARY KEY,
-            market_id BIGINT NOT NULL CONSTRAINT fk_orders_market_id_markets REFERENCES markets (id),
+            market_id BIGINT NOT NULL
+                CONSTRAINT fk_orders_market_id_markets REFERENCES markets (id),
             user_id BIGINT NOT NULL CONSTRAINT fk_orders_user_id_users REFERENCES users (id),
             action TEXT NOT NULL,
             side TEXT NOT NULL,
@@ -82,7 +83,8 @@ def upgrade() -> None:
             maker_fees BIGINT NOT NULL DEFAULT 0,
             taker_fee_basis BIGINT NOT NULL DEFAULT 0,
             maker_fee_basis BIGINT NOT NULL DEFAULT 0,
-            held_cash BIGINT NOT NULL DEFAULT 0 CONSTRAINT ck_orders_held_cash CHECK (held_cash >= 0),
+            held_cash BIGINT NOT NULL DEFAULT 0
+                CONSTRAINT ck_orders_held_cash CHECK (held_cash >= 0),
             held_contracts BIGINT NOT NULL DEFAULT 0,
             seq BIGINT NOT NULL,
             expires_at TIMESTAMPTZ,
