@@ -38,7 +38,8 @@ async def _setup(api: httpx.AsyncClient) -> dict[str, object]:
         await register(api),
     )
     await fund(owner.id, 100_000_000)
-    await fund(other.id, 100_000_000)
+    for funded in (other, admin):
+        await fund(funded.id, 100_000_000)
     deposit = (
         await api.post("/v1/me/deposits", json={"amount": "3.00"}, headers=owner.headers)
     ).json()
