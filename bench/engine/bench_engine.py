@@ -182,14 +182,22 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--spread", type=float, default=3.0)
+    ap.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=0,
+        help="gen0 threshold for the cyclic GC during the runs (0 = Python's default, 700)",
+    )
     ap.add_argument("--only-ours", action="store_true")
     args = ap.parse_args()
+    if args.gc_threshold:
+        gc.set_threshold(args.gc_threshold, 50, 100)
     stream = make_stream(args.orders, args.seed, args.users, args.spread)
     n = len(stream)
     news = sum(1 for e in stream if e[0] == "new")
     print(
         f"stream: {n} events ({news} orders, {n - news} cancels), seed {args.seed}, "
-        f"spread {args.spread}c"
+        f"spread {args.spread}c, gc threshold {gc.get_threshold()[0]}"
     )
     runners: list[tuple[str, Callable[[bool], tuple[float, list[int], int]]]] = [
         ("oddsmith engine", lambda t: run_ours(stream, args.users, t)),
