@@ -7,11 +7,14 @@ import json
 import httpx
 import pytest
 from temporalio.client import Client as TemporalClient
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from core.config import get_settings
 from services.accounts.gateway import SIGNATURE_HEADER, sign_callback
 from tests.accounts.payment_helpers import wait_for_payment, wallet_of
 from tests.helpers import register
+from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 
 
 async def test_a_deposit_is_credited_once_the_gateway_confirms(
@@ -35,9 +38,14 @@ async def test_a_deposit_is_credited_once_the_gateway_confirms(
     # The workflow is in Temporal under its readable id.
     described = await temporal_client.get_workflow_handle(f"deposit-{body['id']}").describe()
     assert described.workflow_type == "Deposit"
+    # Its history replays against today's code (catches non-determinism after a change).
+    history = await temporal_client.get_workflow_handle(f"deposit-{body['id']}").fetch_history()
+    await Replayer(
+        workflows=[DepositWorkflow, WithdrawalWorkflow], data_converter=pydantic_data_converter
+    ).replay_workflow(history)
 
-    history = (await api.get("/v1/me/transactions", headers=user.headers)).json()
-    assert [(t["kind"], t["amount"], t["balance_after"]) for t in history["items"]] == [
+    lines = (await api.get("/v1/me/transactions", headers=user.headers)).json()
+    assert [(t["kind"], t["amount"], t["balance_after"]) for t in lines["items"]] == [
         ("deposit", "25.50", "25.50")
     ]
 
@@ -57,8 +65,26 @@ async def test_a_deposit_the_gateway_never_confirms_times_out(
     monkeypatch.setattr(get_settings(), "payments_confirmation_timeout_seconds", 1.0)
     user = await register(api)
     created = await api.post("/v1/me/deposits", json={"amount": "10.14"}, headers=user.headers)
-    done = await wait_for_payment(api, user, "deposit", created.json()["id"])
+    deposit_id = created.json()["id"]
+    done = await wait_for_payment(api, user, "deposit", deposit_id)
     assert done["status"] == "failed" and done["failure_reason"] == "gateway_timeout"
+    assert (await wallet_of(api, user))["total"] == "0.00"
+
+    # A confirmation that arrives after the workflow gave up is acknowledged and ignored.
+    body = json.dumps(
+        {
+            "kind": "deposit",
+            "payment_id": int(deposit_id),
+            "reference": f"sbx_deposit_{deposit_id}",
+            "outcome": "succeeded",
+        }
+    ).encode()
+    late = await api.post(
+        "/v1/payments/sandbox/callback",
+        content=body,
+        headers={SIGNATURE_HEADER: sign_callback(body)},
+    )
+    assert late.status_code == 200 and late.json()["status"] == "failed"
     assert (await wallet_of(api, user))["total"] == "0.00"
 
 
