@@ -11,8 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
-from api.security import secure_responses
 from api.routes import admin_users, api_keys, auth, markets, orders, resolution, wallet
+from api.security import secure_responses
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
 from core.db import dispose_engine

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Markets continue-as-new after this many history events (0: when Temporal suggests it).
     market_rollover_events: int = Field(0, validation_alias=_env("MARKET_ROLLOVER_EVENTS"))
 
+    # How often the ledger reconciliation schedule runs.
+    reconciliation_interval_seconds: int = Field(
+        60, validation_alias=_env("RECONCILIATION_INTERVAL_SECONDS")
+    )
+
     seed_demo_data: bool = Field(True, validation_alias=_env("ODDSMITH_SEED_DEMO"))
 
     # Per-user token buckets (in-process: each API replica keeps its own). High by default so

@@ -6,6 +6,7 @@ import asyncio
 
 from activities.health import make_ping
 from activities.payments import GatewayCallbacks, PaymentActivities
+from activities.reconciliation import alert_admins_activity, check_books_activity
 from core.names import ACCOUNTS
 from services.accounts.gateway import SandboxGateway
 from workers.base import WorkerComponents, serve
@@ -13,7 +14,14 @@ from workers.base import WorkerComponents, serve
 
 def components() -> WorkerComponents:
     payments = PaymentActivities(SandboxGateway(deliver=GatewayCallbacks()))
-    return WorkerComponents(activities=[make_ping(ACCOUNTS), *payments.all()])
+    return WorkerComponents(
+        activities=[
+            make_ping(ACCOUNTS),
+            *payments.all(),
+            check_books_activity,
+            alert_admins_activity,
+        ]
+    )
 
 
 if __name__ == "__main__":

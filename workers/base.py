@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,8 @@ class WorkerComponents:
     workflows: Sequence[type] = field(default_factory=list)
     activities: Sequence[Callable[..., Any]] = field(default_factory=list)
     max_concurrent_activities: int = 100
+    # Runs once the client is connected, before polling (e.g. to create schedules).
+    on_start: Callable[[Client], Awaitable[None]] | None = None
 
 
 def build_worker(client: Client, service: str, components: WorkerComponents) -> Worker:
@@ -43,6 +45,8 @@ async def serve(service: str, components: WorkerComponents) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, f"worker:{service}")
     client = await connect_temporal()
+    if components.on_start is not None:
+        await components.on_start(client)
     worker = build_worker(client, service, components)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+from temporalio.client import Client
 
 from activities.health import make_ping
-from core.names import ORCHESTRATOR
+from core.config import get_settings
+from core.names import ACCOUNTS, ORCHESTRATOR, task_queue
 from workers.base import WorkerComponents, serve
 from workflows.market import MarketWorkflow
 from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 from workflows.payout import PayoutWorkflow
+from workflows.reconciliation import ReconciliationWorkflow, ensure_reconciliation_schedule
 from workflows.system_check import SystemCheckWorkflow
+
+
+async def _schedule_reconciliation(client: Client) -> None:
+    interval = timedelta(seconds=get_settings().reconciliation_interval_seconds)
+    await ensure_reconciliation_schedule(
+        client, task_queue(ORCHESTRATOR), task_queue(ACCOUNTS), interval
+    )
 
 
 def components() -> WorkerComponents:
@@ -21,8 +33,10 @@ def components() -> WorkerComponents:
             PayoutWorkflow,
             DepositWorkflow,
             WithdrawalWorkflow,
+            ReconciliationWorkflow,
         ],
         activities=[make_ping(ORCHESTRATOR)],
+        on_start=_schedule_reconciliation,
     )
 
 

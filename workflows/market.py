@@ -281,6 +281,13 @@ class MarketWorkflow:
 
     # ------------------------------------------------------------ admin lifecycle
 
+    @workflow.signal
+    def halt(self, reason: str) -> None:
+        """Pause without waiting for an answer (reconciliation, or an operator's CLI signal)."""
+        if self.market.status == "open":
+            workflow.logger.warning("market %s halted: %s", self.market.config.market_id, reason)
+            self._set_status("paused")
+
     @workflow.update
     async def pause(self, request: LifecycleRequest) -> MarketStateView:
         await self._set_status("paused")

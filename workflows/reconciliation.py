@@ -1,0 +1,78 @@
+"""ReconciliationWorkflow: run by a Temporal Schedule every minute. When the books do not
+reconcile it notifies the admins and halts the markets whose escrow is wrong."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.reconciliation import AlertAdmins
+    from services.accounts.reconciliation import BooksReport
+
+SCHEDULE_ID = "ledger-reconciliation"
+_RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1))
+
+
+class ReconciliationInput(BaseModel):
+    accounts_queue: str
+
+
+@workflow.defn(name="Reconciliation")
+class ReconciliationWorkflow:
+    @workflow.run
+    async def run(self, request: ReconciliationInput) -> BooksReport:
+        report = await workflow.execute_activity(
+            "accounts.check_books",
+            task_queue=request.accounts_queue,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=_RETRY,
+            result_type=BooksReport,
+        )
+        if not report.ok:
+            workflow.logger.error("the books do not reconcile: %s", report)
+            await workflow.execute_activity(
+                "accounts.alert_admins",
+                AlertAdmins(report=report, check_id=workflow.info().workflow_id),
+                task_queue=request.accounts_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_RETRY,
+            )
+            for market_id in report.markets_with_wrong_escrow:
+                await workflow.get_external_workflow_handle(f"market-{market_id}").signal(
+                    "halt", "reconciliation failed"
+                )
+        return report
+
+
+async def ensure_reconciliation_schedule(
+    client: Client, orchestrator_queue: str, accounts_queue: str, every: timedelta
+) -> None:
+    """Create the schedule once; an existing one is left as it is."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReconciliationWorkflow.run,
+            ReconciliationInput(accounts_queue=accounts_queue),
+            id="reconciliation",
+            task_queue=orchestrator_queue,
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID + "-" + orchestrator_queue, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
