@@ -118,6 +118,9 @@ class MarketConfig(BaseModel):
     close_time: datetime
     trade_engine_queue: str
     dispute_window_seconds: int = 3600
+    # How the PayoutWorkflow pages through holders (small values in tests exercise paging).
+    payout_holders_per_activity: int = 500
+    payout_activities_per_run: int = 20
 
 
 class RestingOrder(BaseModel):

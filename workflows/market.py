@@ -456,6 +456,8 @@ class MarketWorkflow:
                 outcome=self.market.outcome,
                 settlement_value=self.market.settlement_value,
                 trade_engine_queue=config.trade_engine_queue,
+                holders_per_activity=config.payout_holders_per_activity,
+                activities_per_run=config.payout_activities_per_run,
             ),
             id=payout_workflow_id(config.market_id),
             task_queue=workflow.info().task_queue,
