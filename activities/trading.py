@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.notifications import start_delivery
 from models.trading import BatchInput, BatchOutput
+from services.notifications.outbox import batch_source
 from services.trading.batches import apply_batch
 from services.trading.engine_state import EngineCache
 
@@ -17,4 +19,9 @@ class TradingActivities:
 
     @activity.defn(name="trading.apply_batch")
     async def apply_batch(self, batch: BatchInput) -> BatchOutput:
-        return await apply_batch(batch, self.engines)
+        output = await apply_batch(batch, self.engines)
+        if output.changes:
+            # The batch's notifications are committed with it (the outbox); deliver them
+            # without waiting (a replayed batch finds its delivery started before).
+            await start_delivery(activity.client(), batch_source(batch.market_id, batch.batch_no))
+        return output

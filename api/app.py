@@ -11,7 +11,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
-from api.routes import admin_users, api_keys, auth, markets, orders, resolution, wallet
+from api.routes import (
+    admin_users,
+    api_keys,
+    auth,
+    markets,
+    notifications,
+    orders,
+    resolution,
+    wallet,
+)
 from api.security import secure_responses
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
@@ -52,4 +61,5 @@ def create_app() -> FastAPI:
     app.include_router(api_keys.router)
     app.include_router(admin_users.router)
     app.include_router(wallet.router)
+    app.include_router(notifications.router)
     return app

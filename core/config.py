@@ -93,6 +93,20 @@ class Settings(BaseSettings):
         "", validation_alias=_env("PAYMENTS_SANDBOX_CALLBACK_URL")
     )
 
+    # Notifications: the SMTP server mail goes to (empty host: email is off; `oddsmith dev`
+    # runs a local sink), the sender, and webhook retries (attempts per delivery with
+    # exponential backoff from the first interval) and the consecutive failed deliveries
+    # after which a webhook is disabled.
+    smtp_host: str = Field("", validation_alias=_env("SMTP_HOST"))
+    smtp_port: int = Field(1025, validation_alias=_env("SMTP_PORT"))
+    smtp_username: str = Field("", validation_alias=_env("SMTP_USERNAME"))
+    smtp_password: str = Field("", validation_alias=_env("SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(False, validation_alias=_env("SMTP_STARTTLS"))
+    mail_from: str = Field("Oddsmith <noreply@oddsmith.local>", validation_alias=_env("MAIL_FROM"))
+    webhook_attempts: int = Field(5, validation_alias=_env("WEBHOOK_ATTEMPTS"))
+    webhook_backoff_seconds: float = Field(1.0, validation_alias=_env("WEBHOOK_BACKOFF_SECONDS"))
+    webhook_max_failures: int = Field(3, validation_alias=_env("WEBHOOK_MAX_FAILURES"))
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.env == "production" and self.jwt_secret == DEFAULT_JWT_SECRET:

@@ -37,3 +37,12 @@ def withdrawal_workflow_id(withdrawal_id: str) -> str:
 
 def system_check_workflow_id(nonce: str) -> str:
     return f"system-check-{nonce}"
+
+
+def notification_delivery_workflow_id(source: str) -> str:
+    """`notify-<source>`, e.g. `notify-batch:12:40` for market 12's batch 40."""
+    return f"notify-{source}"
+
+
+def alert_timer_workflow_id(alert_id: int | str) -> str:
+    return f"alert-{alert_id}"

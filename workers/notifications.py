@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from activities.health import make_ping
+from activities.notifications import NotificationActivities
 from core.names import NOTIFICATIONS
 from workers.base import WorkerComponents, serve
 
 
 def components() -> WorkerComponents:
-    return WorkerComponents(activities=[make_ping(NOTIFICATIONS)])
+    notifications = NotificationActivities()
+    return WorkerComponents(activities=[make_ping(NOTIFICATIONS), *notifications.all()])
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from core.config import get_settings
 from core.names import ACCOUNTS, ORCHESTRATOR, task_queue
 from workers.base import WorkerComponents, serve
 from workflows.market import MarketWorkflow
+from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWorkflow
 from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 from workflows.payout import PayoutWorkflow
 from workflows.reconciliation import ReconciliationWorkflow, ensure_reconciliation_schedule
@@ -34,6 +35,8 @@ def components() -> WorkerComponents:
             DepositWorkflow,
             WithdrawalWorkflow,
             ReconciliationWorkflow,
+            NotificationDeliveryWorkflow,
+            AlertTimerWorkflow,
         ],
         activities=[make_ping(ORCHESTRATOR)],
         on_start=_schedule_reconciliation,

@@ -53,6 +53,7 @@ from services.accounts.ledger import (
     post_transactions,
     user_accounts,
 )
+from services.notifications.outbox import record_batch_notifications
 from services.trading.engine_state import EngineCache, load_engine, refresh_cash
 from services.trading.stream import MarketEventWriter
 from services.trading.views import (
@@ -353,6 +354,7 @@ async def _persist(
     await events.after_batch(
         market, engine, work.fills, work.status, work.now, book_changed=bool(work.states)
     )
+    await record_batch_notifications(conn, market, batch.batch_no, work)
 
 
 async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:

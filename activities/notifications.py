@@ -1,0 +1,130 @@
+"""Notification activities (task queue `notifications`): thin adapters over
+services/notifications, and `start_delivery`, the fire-and-forget start of a source's delivery
+workflow that other activities call after their transaction commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from core.config import get_settings
+from core.db import transaction
+from core.names import (
+    NOTIFICATIONS,
+    ORCHESTRATOR,
+    alert_timer_workflow_id,
+    notification_delivery_workflow_id,
+    task_queue,
+)
+from models.notifications import (
+    AlertCheck,
+    AlertTimerState,
+    DeliverRequest,
+    DeliveryResult,
+    DeliveryState,
+    PagePlan,
+    PageRequest,
+    WebhookFailure,
+    WebhookFailureResult,
+    WebhookRequest,
+)
+from services.notifications import delivery
+from services.notifications.alerts import check_closing_soon
+from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWorkflow
+
+
+def delivery_state(source: str) -> DeliveryState:
+    settings = get_settings()
+    return DeliveryState(
+        source=source,
+        notifications_queue=task_queue(NOTIFICATIONS),
+        webhook_attempts=settings.webhook_attempts,
+        webhook_backoff_seconds=settings.webhook_backoff_seconds,
+    )
+
+
+async def start_delivery(client: Client, source: str) -> None:
+    """Start `notify-<source>` and return at once. The id is deterministic and never reused,
+    so a retried caller finds it started before and moves on."""
+    try:
+        await client.start_workflow(
+            NotificationDeliveryWorkflow.run,
+            delivery_state(source),
+            id=notification_delivery_workflow_id(source),
+            task_queue=task_queue(ORCHESTRATOR),
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
+async def start_alert_timer(client: Client, alert_id: int) -> None:
+    settings = get_settings()
+    try:
+        await client.start_workflow(
+            AlertTimerWorkflow.run,
+            AlertTimerState(
+                alert_id=alert_id,
+                notifications_queue=task_queue(NOTIFICATIONS),
+                webhook_attempts=settings.webhook_attempts,
+                webhook_backoff_seconds=settings.webhook_backoff_seconds,
+            ),
+            id=alert_timer_workflow_id(alert_id),
+            task_queue=task_queue(ORCHESTRATOR),
+        )
+    except WorkflowAlreadyStartedError:
+        pass
+
+
+class NotificationActivities:
+    """Every method is idempotent per (notification, channel) through the deliveries table."""
+
+    @activity.defn(name="notifications.plan_page")
+    async def plan_page(self, request: PageRequest) -> PagePlan:
+        return await delivery.plan_page(request.source, request.after_id, request.limit)
+
+    @activity.defn(name="notifications.deliver_stream")
+    async def deliver_stream(self, request: DeliverRequest) -> DeliveryResult:
+        return await delivery.deliver_stream(request.notification_ids)
+
+    @activity.defn(name="notifications.deliver_email")
+    async def deliver_email(self, request: DeliverRequest) -> DeliveryResult:
+        try:
+            return await delivery.deliver_email(request.notification_ids)
+        except (delivery.DeliveryError, OSError) as exc:
+            raise ApplicationError(str(exc), type="EmailFailed") from exc
+
+    @activity.defn(name="notifications.deliver_webhook")
+    async def deliver_webhook(self, request: WebhookRequest) -> DeliveryResult:
+        try:
+            return await delivery.deliver_webhook(request.user_id, request.notification_ids)
+        except delivery.DeliveryError as exc:
+            raise ApplicationError(str(exc), type="WebhookFailed") from exc
+
+    @activity.defn(name="notifications.webhook_failed")
+    async def webhook_failed(self, failure: WebhookFailure) -> WebhookFailureResult:
+        return await delivery.record_webhook_failure(
+            failure.user_id, failure.error, get_settings().webhook_max_failures, failure.key
+        )
+
+    @activity.defn(name="notifications.check_closing_soon")
+    async def check_closing_soon(self, state: AlertTimerState) -> AlertCheck:
+        async with transaction() as conn:
+            source, wait = await check_closing_soon(conn, state.alert_id, datetime.now(UTC))
+        return AlertCheck(fired_source=source, wait_until=wait)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.plan_page,
+            self.deliver_stream,
+            self.deliver_email,
+            self.deliver_webhook,
+            self.webhook_failed,
+            self.check_closing_soon,
+        ]

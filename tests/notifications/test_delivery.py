@@ -1,0 +1,175 @@
+"""Order confirmations and invoices reach the inbox, the user's stream, a real SMTP server and
+a real webhook receiver (with a valid signature); delivery is idempotent per channel; a failing
+webhook blocks neither email nor the trade, and is disabled after repeated failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from activities.notifications import start_delivery
+from services.notifications.delivery import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    deliver_email,
+    deliver_webhook,
+    verify_webhook,
+)
+from tests.helpers import register
+from tests.notifications.conftest import SmtpSink, WebhookReceiver, eventually
+from tests.notifications.helpers import deliveries, inbox, kinds, stream_kinds, trader
+from tests.trading.helpers import create_market, order
+
+ORDER_KINDS = [
+    "order_accepted",
+    "order_accepted",
+    "order_cancelled",
+    "order_expired",
+    "order_partially_filled",
+]
+
+
+async def test_every_order_kind_reaches_inbox_stream_email_and_webhook(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink, webhooks: WebhookReceiver
+) -> None:
+    admin = await register(api, admin=True)
+    (alice, alice_secret), (bob, bob_secret) = await trader(api, webhooks), await trader(
+        api, webhooks
+    )
+    mid = (await create_market(api, admin))["id"]
+
+    bid = await order(api, alice, mid, action="buy", side="yes", count=10, price="0.40")
+    assert bid.json()["status"] == "resting"
+    hit = await order(api, bob, mid, action="sell", side="yes", count=4, price="0.40")
+    assert hit.json()["status"] == "filled", hit.text
+    cancelled = await api.delete(f"/v1/orders/{bid.json()['id']}", headers=alice.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    expires = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
+    gtd = await order(
+        api, alice, mid, action="buy", side="yes", count=1, price="0.10",
+        time_in_force="gtd", expires_at=expires,
+    )  # fmt: skip
+    assert gtd.status_code == 201, gtd.text
+    # A rejected order is answered at once (409) and is not a notification.
+    rejected = await order(api, alice, mid, action="buy", side="yes", count=100_000, price="0.90")
+    assert rejected.status_code == 409
+
+    assert await eventually(lambda: _equal(kinds(api, alice), ORDER_KINDS))
+    assert await kinds(api, bob) == ["order_filled"]
+    await eventually(lambda: _equal(stream_kinds(alice), ORDER_KINDS))
+    assert await stream_kinds(bob) == ["order_filled"]
+
+    mail = await eventually(lambda: len(smtp_sink.to(alice.email)) == 5 and smtp_sink.to(alice.email))
+    assert sorted(m["X-Oddsmith-Kind"] for m in mail) == ORDER_KINDS
+    partial = next(m for m in mail if m["X-Oddsmith-Kind"] == "order_partially_filled")
+    assert "4 contracts filled" in partial.get_payload()
+    assert await eventually(lambda: len(smtp_sink.to(bob.email)) == 1)
+
+    hooks = await eventually(
+        lambda: len(webhooks.at(f"ok/{alice.id}")) == 5 and webhooks.at(f"ok/{alice.id}")
+    )
+    assert alice_secret is not None and bob_secret is not None
+    for hook in hooks:
+        assert verify_webhook(alice_secret, hook.headers[SIGNATURE_HEADER], hook.body)
+        assert not verify_webhook(bob_secret, hook.headers[SIGNATURE_HEADER], hook.body)
+        assert hook.json["user_id"] == alice.id
+        assert hook.headers[DELIVERY_HEADER] == hook.json["id"]
+    assert sorted(h.json["kind"] for h in hooks) == ORDER_KINDS
+    # A replayed signature is refused once its timestamp is old.
+    old = hooks[0]
+    assert not verify_webhook(
+        alice_secret,
+        old.headers[SIGNATURE_HEADER],
+        old.body,
+        now=datetime.now(UTC).timestamp() + 3600,
+    )
+    # Tampering with the body breaks the signature.
+    assert not verify_webhook(alice_secret, old.headers[SIGNATURE_HEADER], old.body + b" ")
+
+    # The fill's notification points at its invoice.
+    notes = await inbox(api, bob)
+    assert notes[0]["data"]["invoice_number"].startswith("INV-")
+    assert notes[0]["data"]["filled_now"] == 4
+
+
+async def _equal(value: object, expected: object) -> bool:
+    return await value == expected  # type: ignore[misc]
+
+
+async def test_a_retried_delivery_sends_once(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink, webhooks: WebhookReceiver, temporal_client
+) -> None:
+    admin = await register(api, admin=True)
+    alice, _ = await trader(api, webhooks)
+    mid = (await create_market(api, admin))["id"]
+    await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    notes = await eventually(lambda: inbox(api, alice))
+    nid = notes[0]["id"]
+    await eventually(lambda: len(webhooks.at(f"ok/{alice.id}")) == 1)
+    await eventually(lambda: len(smtp_sink.to(alice.email)) == 1)
+    assert await eventually(lambda: _has_all(nid))
+
+    # The activities again (as a retry would run them), and the whole workflow again.
+    assert (await deliver_email([int(nid)])).sent == 0
+    assert (await deliver_webhook(int(alice.id), [int(nid)])).sent == 0
+    from models.notifications import DeliveryState  # noqa: F401
+
+    await start_delivery(temporal_client, f"batch:{mid}:1")
+    await start_delivery(temporal_client, f"batch:{mid}:1")
+    import asyncio
+
+    await asyncio.sleep(1.0)
+    assert len(smtp_sink.to(alice.email)) == 1
+    assert len(webhooks.at(f"ok/{alice.id}")) == 1
+    assert await stream_kinds(alice) == ["order_accepted"]
+
+
+async def _has_all(nid: str) -> bool:
+    return await deliveries(nid) == {"stream": "sent", "email": "sent", "webhook": "sent"}
+
+
+async def test_a_failing_webhook_blocks_neither_email_nor_the_trade_and_gets_disabled(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink, webhooks: WebhookReceiver
+) -> None:
+    admin = await register(api, admin=True)
+    alice, _ = await trader(api, webhooks, fail=True)
+    mid = (await create_market(api, admin))["id"]
+    first = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    assert first.status_code == 201  # the trade does not wait for any delivery
+    await eventually(lambda: len(smtp_sink.to(alice.email)) == 1)
+    # Retried with backoff (3 attempts in the tests), then counted as one failure.
+    await eventually(lambda: len(webhooks.at(f"fail/{alice.id}")) == 3)
+    second = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.31")
+    assert second.status_code == 201
+    # The second failed delivery (WEBHOOK_MAX_FAILURES=2 here) disables the webhook and tells
+    # the user, on the other channels.
+    disabled = await eventually(
+        lambda: _find(inbox(api, alice), "webhook_disabled"), timeout=30
+    )
+    assert "failed 2 deliveries" in disabled["body"]
+    settings = (await api.get("/v1/me/notification-settings", headers=alice.headers)).json()
+    assert settings["webhook_enabled"] is False
+    await eventually(
+        lambda: any(m["X-Oddsmith-Kind"] == "webhook_disabled" for m in smtp_sink.to(alice.email))
+    )
+    hits = len(webhooks.at(f"fail/{alice.id}"))
+    assert hits == 6
+    # Disabled: later notifications are not sent to it.
+    await order(api, alice, mid, action="buy", side="yes", count=1, price="0.32")
+    await eventually(lambda: len(smtp_sink.to(alice.email)) == 4)
+    assert len(webhooks.at(f"fail/{alice.id}")) == hits
+    # Setting the URL again re-enables it.
+    again = await api.put(
+        "/v1/me/notification-settings",
+        json={"webhook_url": webhooks.url(f"ok/{alice.id}")},
+        headers=alice.headers,
+    )
+    assert again.json()["webhook_enabled"] is True
+
+
+async def _find(notes: object, kind: str) -> object:
+    for n in await notes:  # type: ignore[misc]
+        if n["kind"] == kind:
+            return n
+    return None

@@ -1,0 +1,196 @@
+"""Notification delivery (id `notify-<source>`) and closing-soon alert timers (`alert-<id>`).
+
+The delivery workflow pages through the notifications one source (a trade batch, an alert, a
+payout page) stored in the outbox, and for each page runs the channels side by side on the
+`notifications` queue: the user's stream and email as one activity each, webhooks as one
+activity per user (retried with backoff; when one gives up, the failure is counted and the
+webhook disabled after too many). A failing channel is logged and skipped: it never blocks
+the other channels, the next page, or the trade that caused the notifications (nobody waits
+for this workflow). It continues as new every few pages, so a fan-out to thousands of holders
+keeps a small history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from core.names import notification_delivery_workflow_id
+    from models.notifications import (
+        AlertCheck,
+        AlertTimerState,
+        DeliverRequest,
+        DeliveryResult,
+        DeliveryState,
+        PagePlan,
+        PageRequest,
+        WebhookFailure,
+        WebhookFailureResult,
+        WebhookRequest,
+    )
+
+PLAN_PAGE = "notifications.plan_page"
+DELIVER_STREAM = "notifications.deliver_stream"
+DELIVER_EMAIL = "notifications.deliver_email"
+DELIVER_WEBHOOK = "notifications.deliver_webhook"
+WEBHOOK_FAILED = "notifications.webhook_failed"
+CHECK_CLOSING_SOON = "notifications.check_closing_soon"
+
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+)
+EMAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+    maximum_attempts=6,
+)
+
+
+@workflow.defn(name="NotificationDelivery")
+class NotificationDeliveryWorkflow:
+    @workflow.init
+    def __init__(self, state: DeliveryState) -> None:
+        self.state = state
+
+    @workflow.run
+    async def run(self, state: DeliveryState) -> DeliveryState:
+        while True:
+            if self.state.pages_run >= self.state.pages_per_run:
+                self.state.pages_run = 0
+                workflow.continue_as_new(self.state)
+            plan = await self._plan_next_page()
+            if plan.count:
+                await self._deliver(plan)
+            self.state.after_id = plan.last_id
+            self.state.pages_run += 1
+            self.state.delivered += plan.count
+            if plan.count < self.state.page_size:
+                return self.state
+
+    async def _plan_next_page(self) -> PagePlan:
+        s = self.state
+        return await workflow.execute_activity(
+            PLAN_PAGE,
+            PageRequest(source=s.source, after_id=s.after_id, limit=s.page_size),
+            task_queue=s.notifications_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DATABASE_RETRY,
+            result_type=PagePlan,
+        )
+
+    async def _deliver(self, plan: PagePlan) -> None:
+        steps = []
+        if plan.stream:
+            steps.append(self._channel(DELIVER_STREAM, plan.stream, DATABASE_RETRY))
+        if plan.email:
+            steps.append(self._channel(DELIVER_EMAIL, plan.email, EMAIL_RETRY))
+        for user_id, ids in sorted(plan.webhook.items()):
+            steps.append(self._webhook(user_id, ids))
+        await asyncio.gather(*steps)
+
+    async def _channel(self, activity: str, ids: list[int], retry: RetryPolicy) -> None:
+        try:
+            await workflow.execute_activity(
+                activity,
+                DeliverRequest(notification_ids=ids),
+                task_queue=self.state.notifications_queue,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=retry,
+                result_type=DeliveryResult,
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("%s gave up for %s: %s", activity, self.state.source, exc)
+
+    async def _webhook(self, user_id: int, ids: list[int]) -> None:
+        s = self.state
+        try:
+            await workflow.execute_activity(
+                DELIVER_WEBHOOK,
+                WebhookRequest(user_id=user_id, notification_ids=ids),
+                task_queue=s.notifications_queue,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(
+                    initial_interval=timedelta(seconds=s.webhook_backoff_seconds),
+                    backoff_coefficient=2.0,
+                    maximum_interval=timedelta(minutes=5),
+                    maximum_attempts=s.webhook_attempts,
+                ),
+                result_type=DeliveryResult,
+            )
+            return
+        except ActivityError as exc:
+            error = str(exc.cause or exc)
+        failure = await workflow.execute_activity(
+            WEBHOOK_FAILED,
+            WebhookFailure(user_id=user_id, error=error[:500], key=f"{s.source}:{ids[0]}"),
+            task_queue=s.notifications_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DATABASE_RETRY,
+            result_type=WebhookFailureResult,
+        )
+        if failure.notice_source is not None:
+            await start_delivery_child(failure.notice_source, s)
+
+    @workflow.query
+    def progress(self) -> DeliveryState:
+        return self.state
+
+
+async def start_delivery_child(source: str, parent: DeliveryState) -> None:
+    """Deliver another source on its own (abandoned when this workflow ends)."""
+    await workflow.start_child_workflow(
+        NotificationDeliveryWorkflow.run,
+        DeliveryState(
+            source=source,
+            notifications_queue=parent.notifications_queue,
+            webhook_attempts=parent.webhook_attempts,
+            webhook_backoff_seconds=parent.webhook_backoff_seconds,
+        ),
+        id=notification_delivery_workflow_id(source),
+        parent_close_policy=ParentClosePolicy.ABANDON,
+    )
+
+
+@workflow.defn(name="AlertTimer")
+class AlertTimerWorkflow:
+    """Waits (on a durable timer) for a `closing_soon` alert's moment, then fires it once.
+    If the market's close moves, it waits for the new moment; if the alert is deleted or the
+    market closes first, it ends without firing."""
+
+    @workflow.run
+    async def run(self, state: AlertTimerState) -> bool:
+        while True:
+            check = await workflow.execute_activity(
+                CHECK_CLOSING_SOON,
+                state,
+                task_queue=state.notifications_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DATABASE_RETRY,
+                result_type=AlertCheck,
+            )
+            if check.fired_source is not None:
+                await workflow.execute_child_workflow(
+                    NotificationDeliveryWorkflow.run,
+                    DeliveryState(
+                        source=check.fired_source,
+                        notifications_queue=state.notifications_queue,
+                        webhook_attempts=state.webhook_attempts,
+                        webhook_backoff_seconds=state.webhook_backoff_seconds,
+                    ),
+                    id=notification_delivery_workflow_id(check.fired_source),
+                )
+                return True
+            if check.wait_until is None:
+                return False
+            delay = (check.wait_until - workflow.now()).total_seconds()
+            # Wake at the moment, and at least hourly to notice a moved close time.
+            await asyncio.sleep(min(max(delay, 0.0), 3600.0) + 0.05)
