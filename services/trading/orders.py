@@ -41,6 +41,17 @@ async def order_of(conn: AsyncConnection, order_id: str) -> tuple[int, int, str]
     return None if row is None else (int(row[0]), int(row[1]), row[2])
 
 
+async def markets_with_resting_orders(conn: AsyncConnection, user_id: int) -> list[int]:
+    rows = await conn.execute(
+        text(
+            "SELECT DISTINCT market_id FROM orders WHERE user_id = :u AND status = 'resting' "
+            "ORDER BY market_id"
+        ),
+        {"u": user_id},
+    )
+    return [int(m) for (m,) in rows]
+
+
 async def one_order(conn: AsyncConnection, order_id: str) -> OrderView | None:
     return (await order_views(conn, [order_id])).get(order_id)
 

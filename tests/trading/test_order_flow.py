@@ -213,3 +213,24 @@ async def test_pause_and_resume(api: httpx.AsyncClient) -> None:
     assert (
         await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
     ).status_code == 201
+
+
+async def test_suspending_a_user_cancels_their_resting_orders(api: httpx.AsyncClient) -> None:
+    admin, (alice,), mid = await _market_with_traders(api, 1)
+    placed = (await order(api, alice, mid, action="buy", side="yes", count=10, price="0.30")).json()
+    suspended = await api.patch(
+        f"/v1/admin/users/{alice.id}", json={"status": "suspended"}, headers=admin.headers
+    )
+    assert suspended.status_code == 200, suspended.text
+    async with connection() as conn:
+        from sqlalchemy import text
+
+        status = (
+            await conn.execute(
+                text("SELECT status FROM orders WHERE id = :id"), {"id": placed["id"]}
+            )
+        ).scalar_one()
+    assert status == "cancelled"
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+    refused = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    assert refused.status_code == 403
