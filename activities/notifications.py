@@ -35,7 +35,8 @@ from models.notifications import (
     WebhookRequest,
 )
 from services.notifications import delivery
-from services.notifications.alerts import check_closing_soon
+from services.notifications.alerts import check_closing_soon, fire_market_resolved_alerts
+from services.notifications.outbox import claim_payout_notifications, resolved_source
 from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWorkflow
 
 
@@ -128,3 +129,27 @@ class NotificationActivities:
             self.webhook_failed,
             self.check_closing_soon,
         ]
+
+
+# ---------------------------------------------------------------- hooks for resolution
+
+
+async def notify_resolution(client: Client, market_id: int, status: str) -> None:
+    """After the market's status is written: a final outcome fires `market_resolved` alerts."""
+    if status != "resolved":
+        return
+    source = resolved_source(market_id)
+    async with transaction() as conn:
+        await fire_market_resolved_alerts(conn, market_id, source)
+    await start_delivery(client, source)
+
+
+async def notify_payout_page(
+    client: Client, market_id: int, after_user_id: int, last_user_id: int
+) -> None:
+    """After a payout page: deliver its holders' outcome-and-payout notices."""
+    if last_user_id <= after_user_id:
+        return
+    async with transaction() as conn:
+        source = await claim_payout_notifications(conn, market_id, after_user_id, last_user_id)
+    await start_delivery(client, source)

@@ -7,6 +7,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.notifications import notify_payout_page, notify_resolution
 from models.resolution import (
     FinishPayoutInput,
     FinishPayoutResult,
@@ -24,12 +25,19 @@ class ResolutionActivities:
     @activity.defn(name="resolution.record")
     async def record(self, record: RecordResolution) -> None:
         await resolution.record_resolution(record)
+        # Notifications: a final outcome fires users' market_resolved alerts.
+        await notify_resolution(activity.client(), int(record.market_id), record.status)
 
     @activity.defn(name="resolution.pay_holders")
     async def pay_holders(self, request: PayHoldersInput) -> PayHoldersResult:
         details = activity.info().heartbeat_details
         resume = PayoutProgress.model_validate(details[0]) if details else None
-        return await resolution.pay_holders(request, resume, activity.heartbeat)
+        result = await resolution.pay_holders(request, resume, activity.heartbeat)
+        # Notifications: deliver this page's payout notices (fire-and-forget).
+        await notify_payout_page(
+            activity.client(), int(request.market_id), request.after_user_id, result.last_user_id
+        )
+        return result
 
     @activity.defn(name="resolution.finish_payout")
     async def finish_payout(self, request: FinishPayoutInput) -> FinishPayoutResult:

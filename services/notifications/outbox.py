@@ -304,3 +304,30 @@ async def _notify_holders_of_move(
         },
     )
     return int(result.rowcount or 0)
+
+
+# ---------------------------------------------------------------- resolution
+
+
+def payout_source(market_id: int | str, after_user_id: int) -> str:
+    return f"payout:{market_id}:{after_user_id}"
+
+
+def resolved_source(market_id: int | str) -> str:
+    return f"resolved:{market_id}"
+
+
+async def claim_payout_notifications(
+    conn: AsyncConnection, market_id: int, after_user_id: int, last_user_id: int
+) -> str:
+    """Put a payout page's `market_resolved` notices (written by services/trading/resolution)
+    under the page's source, for its delivery workflow. Idempotent."""
+    source = payout_source(market_id, after_user_id)
+    await conn.execute(
+        text(
+            "UPDATE notifications SET source = :s WHERE user_id > :after AND user_id <= :last "
+            "AND source IS NULL AND kind = 'market_resolved' AND data->>'market_id' = :m"
+        ),
+        {"s": source, "after": after_user_id, "last": last_user_id, "m": str(market_id)},
+    )
+    return source

@@ -105,9 +105,9 @@ def webhooks() -> Iterator[WebhookReceiver]:
     server.shutdown()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+async def eventually(check: Callable[[], Any], within: float = 20.0) -> Any:
     """Poll until `check()` returns something truthy (sync or async), or fail."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: Any = None
     while time.monotonic() < deadline:
         last = check()
@@ -116,4 +116,4 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         if last:
             return last
         await asyncio.sleep(0.1)
-    raise AssertionError(f"not true within {timeout}s (last: {last!r})")
+    raise AssertionError(f"not true within {within}s (last: {last!r})")

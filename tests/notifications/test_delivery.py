@@ -34,8 +34,9 @@ async def test_every_order_kind_reaches_inbox_stream_email_and_webhook(
     api: httpx.AsyncClient, smtp_sink: SmtpSink, webhooks: WebhookReceiver
 ) -> None:
     admin = await register(api, admin=True)
-    (alice, alice_secret), (bob, bob_secret) = await trader(api, webhooks), await trader(
-        api, webhooks
+    (alice, alice_secret), (bob, bob_secret) = (
+        await trader(api, webhooks),
+        await trader(api, webhooks),
     )
     mid = (await create_market(api, admin))["id"]
 
@@ -60,7 +61,9 @@ async def test_every_order_kind_reaches_inbox_stream_email_and_webhook(
     await eventually(lambda: _equal(stream_kinds(alice), ORDER_KINDS))
     assert await stream_kinds(bob) == ["order_filled"]
 
-    mail = await eventually(lambda: len(smtp_sink.to(alice.email)) == 5 and smtp_sink.to(alice.email))
+    mail = await eventually(
+        lambda: len(smtp_sink.to(alice.email)) == 5 and smtp_sink.to(alice.email)
+    )
     assert sorted(m["X-Oddsmith-Kind"] for m in mail) == ORDER_KINDS
     partial = next(m for m in mail if m["X-Oddsmith-Kind"] == "order_partially_filled")
     assert "4 contracts filled" in partial.get_payload()
@@ -144,9 +147,7 @@ async def test_a_failing_webhook_blocks_neither_email_nor_the_trade_and_gets_dis
     assert second.status_code == 201
     # The second failed delivery (WEBHOOK_MAX_FAILURES=2 here) disables the webhook and tells
     # the user, on the other channels.
-    disabled = await eventually(
-        lambda: _find(inbox(api, alice), "webhook_disabled"), timeout=30
-    )
+    disabled = await eventually(lambda: _find(inbox(api, alice), "webhook_disabled"), within=30)
     assert "failed 2 deliveries" in disabled["body"]
     settings = (await api.get("/v1/me/notification-settings", headers=alice.headers)).json()
     assert settings["webhook_enabled"] is False
