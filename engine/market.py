@@ -117,6 +117,26 @@ class MarketEngine:
     orders and positions after a restart (``restore_order``, ``restore_position``); the engine
     then tracks holds, payments, fees and positions itself, and every call returns everything
     it changed (fills, order states, balanced ledger postings) for one database transaction.
+
+    Money flows, as postings (``debit`` -> ``credit``):
+
+    - a resting order holds its cash: available -> reserved (``hold``); a cancel, expiry or
+      cheaper fill gives back what is no longer needed: reserved -> available (``release``);
+    - a taker pays straight from available, within the budget checked on arrival (price part
+      plus worst-case fee), and only what rests of it is then held;
+    - mint: both payers -> escrow; merge: escrow -> both sellers' available; transfer: the
+      opener -> the closer's available (``trade``); fees: payer -> fees;
+    - the AMM pays from and is paid into the market-maker account.
+
+    Rebuilding after a restart::
+
+        eng = MarketEngine(market_id, params)
+        for user_id, position in positions:        # the AMM too, as AMM_USER_ID
+            eng.restore_position(user_id, position)
+        for state in resting_order_states:         # OrderState rows, any order
+            eng.restore_order(state)
+        eng.restore_stats(last_price, volume, fees_collected, seq)
+        eng.set_cash(user_id, available)           # before each batch, per user
     """
 
     def __init__(self, market_id: str, params: MarketParams | None = None) -> None:
