@@ -49,6 +49,8 @@ class DevStack:
             ensure_port_free(t_host, t_port, "TEMPORAL_ADDRESS")
             ensure_port_free(t_host, self.settings.temporal_ui_port, "TEMPORAL_UI_PORT")
         ensure_port_free(self.settings.api_host, self.settings.api_port, "API_PORT")
+        if self.runs_mail_sink:
+            ensure_port_free("127.0.0.1", self.settings.smtp_port, "SMTP_PORT")
 
     def start_infrastructure(self) -> None:
         db_host, db_port = _host_port(self.settings.database_url, 5432)
@@ -71,6 +73,28 @@ class DevStack:
             )
             self.temporal.start()
 
+    # Notifications: with no SMTP_HOST configured, mail goes to a local SMTP sink that keeps
+    # every message as a file in `<data dir>/mail/`.
+    @property
+    def runs_mail_sink(self) -> bool:
+        return not self.settings.smtp_host
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.settings.data_dir / "mail"
+
+    def start_mail_sink(self, env: dict[str, str]) -> None:
+        if not self.runs_mail_sink:
+            return
+        port = str(self.settings.smtp_port)
+        self.children["mail-sink"] = spawn(
+            [sys.executable, "-m", "core.embedded.mailsink", "--dir", str(self.mail_dir),
+             "--port", port],
+            env=env,
+            log=self.log_dir / "mail-sink.log",
+        )  # fmt: skip
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+
     def start_services(self) -> None:
         env = os.environ.copy()
         env.update(
@@ -80,6 +104,7 @@ class DevStack:
             API_HOST=self.settings.api_host,
             API_PORT=str(self.settings.api_port),
         )
+        self.start_mail_sink(env)
         for queue in SERVICE_QUEUES:
             self.children[f"worker:{queue}"] = spawn(
                 [sys.executable, "-m", "cli.main", "worker", queue],
@@ -158,6 +183,9 @@ def banner(settings: Settings, stack: DevStack, workers: list[str]) -> str:
             f"  Postgres        {settings.database_url}",
             f"  Workers         {', '.join(workers)}",
             f"  Logs            {stack.log_dir}/",
+            f"  Dev mail        {stack.mail_dir}/ (SMTP sink on 127.0.0.1:{settings.smtp_port})"
+            if stack.runs_mail_sink
+            else f"  Mail            via {settings.smtp_host}:{settings.smtp_port}",
             "Press Ctrl-C to stop everything.",
             "",
         ]
