@@ -52,37 +52,49 @@ def make_stream(n: int, seed: int, users: int, spread: float = 3.0) -> list[Even
     return out
 
 
-def run_ours(stream: list[Event], users: int, timed: bool) -> tuple[float, float, list[int], int]:
+def build_requests(stream: list[Event]) -> list[OrderRequest | str]:
+    """Our input for each event: an OrderRequest (as the API layer hands it over), or the id
+    of the order to cancel.  The same YES-book order is expressed randomly as buy/sell YES or
+    NO, as users would send it."""
+    rng = random.Random(7)
+    out: list[OrderRequest | str] = []
+    for kind, idx, user, is_bid, cents, count in stream:
+        if kind != "new":
+            out.append(f"o{idx}")
+            continue
+        price = cents * 10_000
+        if rng.random() < 0.5:
+            action = Action.BUY if is_bid else Action.SELL
+            out.append(OrderRequest(f"o{idx}", f"u{user}", action, Side.YES, count, price))
+        else:
+            action = Action.SELL if is_bid else Action.BUY
+            out.append(
+                OrderRequest(f"o{idx}", f"u{user}", action, Side.NO, count, 1_000_000 - price)
+            )
+    return out
+
+
+def run_ours(
+    requests: list[OrderRequest | str], users: int, timed: bool
+) -> tuple[float, float, list[int], int]:
     eng = MarketEngine("bench", MarketParams())
     for u in range(users):
         eng.set_cash(f"u{u}", 10**15)
-    rng = random.Random(7)
-    # the same YES-book order, expressed randomly as buy/sell YES or NO as users would send it
-    shapes = [rng.random() < 0.5 for _ in range(len(stream))]
     fills = 0
     lat: list[int] = []
     clock = time.perf_counter_ns
-    buy, sell, yes, no = Action.BUY, Action.SELL, Side.YES, Side.NO
+    place = eng.place
     t0 = time.perf_counter()
     c0 = time.process_time()
-    for i, (kind, idx, user, is_bid, cents, count) in enumerate(stream):
+    for req in requests:
         s = clock() if timed else 0
-        if kind == "new":
-            price = cents * 10_000
-            if shapes[i]:
-                req = OrderRequest(
-                    f"o{idx}", f"u{user}", buy if is_bid else sell, yes, count, price
-                )
-            else:
-                req = OrderRequest(
-                    f"o{idx}", f"u{user}", sell if is_bid else buy, no, count, 1_000_000 - price
-                )
-            fills += len(eng.place(req, 0).fills)
-        else:
+        if req.__class__ is str:
             try:
-                eng.cancel(f"o{idx}", None)
+                eng.cancel(req, None)  # type: ignore[arg-type]
             except EngineError:
                 pass
+        else:
+            fills += len(place(req, 0).fills)  # type: ignore[arg-type]
         if timed:
             lat.append(clock() - s)
     return time.perf_counter() - t0, time.process_time() - c0, lat, fills
@@ -201,6 +213,7 @@ def main() -> None:
     if args.gc_threshold:
         gc.set_threshold(args.gc_threshold, 50, 100)
     stream = make_stream(args.orders, args.seed, args.users, args.spread)
+    requests = build_requests(stream)
     n = len(stream)
     news = sum(1 for e in stream if e[0] == "new")
     print(
@@ -208,7 +221,7 @@ def main() -> None:
         f"spread {args.spread}c, gc threshold {gc.get_threshold()[0]}"
     )
     runners: list[tuple[str, Callable[[bool], tuple[float, float, list[int], int]]]] = [
-        ("oddsmith engine", lambda t: run_ours(stream, args.users, t)),
+        ("oddsmith engine", lambda t: run_ours(requests, args.users, t)),
     ]
     if not args.only_ours:
         runners.append(("lightmatchingengine", lambda t: run_lme(stream, t)))
