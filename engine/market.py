@@ -548,8 +548,9 @@ class MarketEngine:
             bb = self._best_bid
             ba = self._best_ask
             return PlaceResult(
-                o.snapshot(), [], [], postings, {}, {}, 0, 0, 0,
-                bb * tick if bb else None, ba * tick if ba < self._n else None, self.last_price,
+                o.snapshot(), [], [], postings, {}, {user_id: hold_contracts} if hold_contracts
+                else {}, 0, 0, 0, bb * tick if bb else None,
+                ba * tick if ba < self._n else None, self.last_price,
             )  # fmt: skip
 
         # ---- matching.  While it takes, the order pays straight from the user's available
@@ -557,6 +558,7 @@ class MarketEngine:
         o.taking = True
         ctx = _Ctx()
         ctx.postings = postings
+        ctx.start[user_id] = (user, user.position, user.committed - hold_contracts)
         escrow0 = self.escrow
         fees0 = self.fees_collected
         amm0 = self._amm_user.available

@@ -81,6 +81,7 @@ class Harness:
         self.n = 0
         self.now = 0
         self.kinds: set[str] = set()
+        self.held: dict[str, int] = {}
         for u in USERS:
             self.eng.set_cash(u, 60 * USD)
             self.ledger.fund(u, 60 * USD)
@@ -122,6 +123,8 @@ class Harness:
             self.ledger.apply(r.postings)
             self.seqs[r.order.order_id] = r.order.seq
             self.check_fills(r)
+            for u, d in r.held_contract_deltas.items():
+                self.held[u] = self.held.get(u, 0) + d
         elif op[0] == "cancel":
             oid = f"o{op[1]}"
             try:
@@ -131,14 +134,23 @@ class Harness:
                 return
             assert c.order.status is OrderStatus.CANCELLED
             self.ledger.apply(c.postings)
+            self.held[c.order.user_id] = (
+                self.held.get(c.order.user_id, 0) - c.held_contracts_released
+            )
         elif op[0] == "cancel_all":
             for c in eng.cancel_all(USERS[op[1]]):
                 self.ledger.apply(c.postings)
+                self.held[c.order.user_id] = (
+                    self.held.get(c.order.user_id, 0) - c.held_contracts_released
+                )
         else:
             self.now += op[1]
             for c in eng.expire(self.now):
                 assert c.order.expires_at is not None and c.order.expires_at <= self.now
                 self.ledger.apply(c.postings)
+                self.held[c.order.user_id] = (
+                    self.held.get(c.order.user_id, 0) - c.held_contracts_released
+                )
         self.check()
 
     def check_fills(self, r: Any) -> None:
@@ -190,6 +202,7 @@ class Harness:
                 mine = [s for s in resting if s.user_id == u]
                 assert reserved == sum(s.held_cash for s in mine)
                 assert held == sum(s.held_contracts for s in mine) <= abs(pos)
+                assert held == self.held.get(u, 0)  # the reported deltas add up
                 for s in mine:
                     if s.held_contracts:
                         assert (s.book_side is BookSide.BID) == (pos < 0)
