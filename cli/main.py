@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -139,12 +141,21 @@ def _call_market(market: str, update: str, argument: object) -> None:
         view = asyncio.run(_call())
     except ApiError as exc:
         typer.echo(f"error: {exc.message} ({exc.code})", err=True)
-        raise typer.Exit(1) from exc
+        _exit_now(1)
     deadline = ""
     if view.status == "resolving" and view.dispute_deadline is not None:
         deadline = f", final at {view.dispute_deadline.isoformat()}"
     value = "" if view.settlement_value is None else f" = {view.settlement_value / 1_000_000:g}"
     typer.echo(f"market {market} is {view.status}: {view.outcome}{value}{deadline}")
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave without interpreter finalization: the Temporal SDK can abort there (sdk-python
+    #300) and turn the status into a signal."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @admin_app.command("resolve")

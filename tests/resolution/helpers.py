@@ -95,9 +95,13 @@ async def wait_for_status(
 
 
 async def notifications(user_id: str) -> list[Any]:
+    """The user's market_resolved notifications (the ones resolution records)."""
     async with connection() as conn:
         rows = await conn.execute(
-            text("SELECT * FROM notifications WHERE user_id = :u ORDER BY id"),
+            text(
+                "SELECT * FROM notifications WHERE user_id = :u AND kind = 'market_resolved' "
+                "ORDER BY id"
+            ),
             {"u": int(user_id)},
         )
         return list(rows)
