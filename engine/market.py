@@ -544,7 +544,29 @@ class MarketEngine:
             user.reserved += hold
             if hold:
                 postings.append(Posting(user.available_ref, user.reserved_ref, hold, _HOLD))
-            self._rest(o, sort=False)
+            # rest it (inlined _rest: this is the most common path of all)
+            lvl = yes_limit // tick
+            if is_bid:
+                books = self._bids
+                self._bid_qty[lvl] += count
+                if lvl > self._best_bid:
+                    self._best_bid = lvl
+            else:
+                books = self._asks
+                self._ask_qty[lvl] += count
+                if lvl < self._best_ask:
+                    self._best_ask = lvl
+            dq = books[lvl]
+            if dq is None:
+                dq = books[lvl] = deque()
+            dq.append(o)
+            o.live = True
+            self._orders[order_id] = o
+            user.orders[order_id] = o
+            if hold_contracts:
+                user.holders[order_id] = o
+            if expires_at is not None:
+                heapq.heappush(self._expiries, (expires_at, o.seq, order_id))
             bb = self._best_bid
             ba = self._best_ask
             return PlaceResult(
