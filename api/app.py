@@ -19,8 +19,10 @@ from api.routes import (
     notifications,
     orders,
     resolution,
+    stream,
     wallet,
 )
+from api.routes.stream import StreamFastPath, start_stream_hub, stop_stream_hub
 from api.security import secure_responses
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
@@ -30,7 +32,9 @@ from core.db import dispose_engine
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.temporal = LazyTemporalClient()
+    await start_stream_hub()
     yield
+    await stop_stream_hub()
     await dispose_engine()
 
 
@@ -61,5 +65,8 @@ def create_app() -> FastAPI:
     app.include_router(api_keys.router)
     app.include_router(admin_users.router)
     app.include_router(wallet.router)
+    app.include_router(stream.router)
+    # Streams skip the HTTP middleware (see api/routes/stream.py); added last, it runs first.
+    app.add_middleware(StreamFastPath)
     app.include_router(notifications.router)
     return app

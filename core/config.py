@@ -93,6 +93,19 @@ class Settings(BaseSettings):
         "", validation_alias=_env("PAYMENTS_SANDBOX_CALLBACK_URL")
     )
 
+    # Price streaming (SSE): heartbeat comments, how many undelivered messages a client may
+    # fall behind before its stream is closed (it resumes with Last-Event-ID), and the
+    # significant-move rule (a YES-price change of at least the threshold, in dollars, within
+    # the window).
+    stream_heartbeat_seconds: float = Field(15.0, validation_alias=_env("STREAM_HEARTBEAT_SECONDS"))
+    stream_client_queue_size: int = Field(2000, validation_alias=_env("STREAM_CLIENT_QUEUE_SIZE"))
+    significant_move_threshold: str = Field(
+        "0.10", validation_alias=_env("SIGNIFICANT_MOVE_THRESHOLD")
+    )
+    significant_move_window_seconds: float = Field(
+        300.0, validation_alias=_env("SIGNIFICANT_MOVE_WINDOW_SECONDS")
+    )
+
     # Notifications: the SMTP server mail goes to (empty host: email is off; `oddsmith dev`
     # runs a local sink), the sender, and webhook retries (attempts per delivery with
     # exponential backoff from the first interval) and the consecutive failed deliveries

@@ -54,6 +54,8 @@ from services.accounts.ledger import (
     user_accounts,
 )
 from services.notifications.outbox import record_batch_notifications
+from services.streaming.moves import detect_significant_move, significant_move_rule
+from services.streaming.user_events import record_batch_user_events
 from services.trading.engine_state import EngineCache, load_engine, refresh_cash
 from services.trading.stream import MarketEventWriter
 from services.trading.views import (
@@ -351,10 +353,35 @@ async def _persist(
         },
     )
     events = MarketEventWriter(conn, market.id)
+    move = await detect_significant_move(
+        conn, market.id, work.fills, work.now, **significant_move_rule()
+    )
     await events.after_batch(
         market, engine, work.fills, work.status, work.now, book_changed=bool(work.states)
     )
-    await record_batch_notifications(conn, market, batch.batch_no, work)
+    if move is not None:
+        events.add("significant_move", move)
+        await events.flush()
+    await record_batch_user_events(
+        conn,
+        market.id,
+        work.states.values(),
+        work.fills,
+        work.client_ids,
+        _ledger_users(work),
+        work.now,
+    )
+    await record_batch_notifications(conn, market, batch.batch_no, work, move)
+
+
+def _ledger_users(work: BatchWork) -> set[int]:
+    return {
+        int(ref.user_id)
+        for _, postings in work.postings
+        for p in postings
+        for ref in (p.debit, p.credit)
+        if ref.user_id is not None and ref.user_id != AMM_USER_ID
+    }
 
 
 async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:

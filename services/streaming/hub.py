@@ -1,0 +1,272 @@
+"""One LISTEN connection per API process, fanning stream events out to its SSE clients.
+
+Writers NOTIFY `<key>:<first_seq>:<last_seq>` at commit. The hub collects notices, reads the
+announced rows in one query per round, encodes each event ONCE as SSE bytes and appends the same
+bytes object to every subscriber's bounded queue. A subscriber that falls `queue_size` messages
+behind is closed (its client resumes with Last-Event-ID). Heartbeats are pushed from one timer
+for all subscribers, so an idle connection costs no timer of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from services.streaming.user_events import USER_CHANNEL
+from services.trading.stream import MARKET_CHANNEL
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT = b": heartbeat\n\n"
+# Kinds the all-markets stream carries.
+ALL_MARKETS_KINDS = frozenset({"ticker", "status", "significant_move"})
+
+
+def encode_event(kind: str, data: str, event_id: int | str | None = None) -> bytes:
+    """One SSE message. `data` is JSON text on one line (Postgres jsonb output is)."""
+    if event_id is None:
+        return f"event: {kind}\ndata: {data}\n\n".encode()
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
+
+
+class Subscription:
+    """One client's queue of encoded messages: (seq or None, bytes)."""
+
+    __slots__ = ("closed", "key", "limit", "on_kill", "pending", "reason", "table", "wakeup")
+
+    def __init__(self, limit: int) -> None:
+        self.pending: deque[tuple[int | None, bytes]] = deque()
+        self.wakeup = asyncio.Event()
+        self.limit = limit
+        self.closed = False
+        self.reason = ""
+        self.on_kill: Callable[[], None] | None = None
+        self.table: dict[int, set[Subscription]] | None = None  # where the hub filed it
+        self.key = 0
+
+    def push(self, seq: int | None, message: bytes) -> None:
+        if self.closed:
+            return
+        if len(self.pending) >= self.limit:
+            self.close("lagging")
+            return
+        self.pending.append((seq, message))
+        self.wakeup.set()
+
+    def heartbeat(self) -> None:
+        if not self.closed and not self.pending:
+            self.pending.append((None, HEARTBEAT))
+            self.wakeup.set()
+
+    def take(self) -> list[tuple[int | None, bytes]]:
+        items = list(self.pending)
+        self.pending.clear()
+        self.wakeup.clear()
+        return items
+
+    def close(self, reason: str) -> None:
+        """Stop the stream: drop what is queued; a sender stuck on a full socket is cancelled."""
+        if self.closed:
+            return
+        self.closed = True
+        self.reason = reason
+        self.pending.clear()
+        self.wakeup.set()
+        if self.on_kill is not None:
+            self.on_kill()
+
+
+class StreamHub:
+    def __init__(self, dsn: str, *, queue_size: int, heartbeat_seconds: float) -> None:
+        self.dsn = dsn
+        self.queue_size = queue_size
+        self.heartbeat_seconds = heartbeat_seconds
+        self.markets: dict[int, set[Subscription]] = {}
+        self.users: dict[int, set[Subscription]] = {}
+        self.everyone: set[Subscription] = set()
+        self.delivered = 0  # messages queued to clients, for metrics and benchmarks
+        self._notices: list[tuple[str, str]] = []
+        self._notice = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._connected = asyncio.Event()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        await self._connect()
+        self._tasks = [
+            asyncio.create_task(self._dispatch_forever(), name="stream-dispatch"),
+            asyncio.create_task(self._heartbeat_forever(), name="stream-heartbeat"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._close_all("shutdown")
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        await conn.add_listener(MARKET_CHANNEL, self._on_notify)
+        await conn.add_listener(USER_CHANNEL, self._on_notify)
+        conn.add_termination_listener(self._on_lost)
+        self._conn = conn
+        self._connected.set()
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        self._notices.append((channel, payload))
+        self._notice.set()
+
+    def _on_lost(self, _conn: Any) -> None:
+        # Notices may have been lost: end every stream; clients resume from their last id.
+        log.warning("stream listener connection lost; closing streams and reconnecting")
+        self._connected.clear()
+        self._conn = None
+        self._close_all("listener reconnecting")
+        self._notice.set()
+
+    def _close_all(self, reason: str) -> None:
+        for subs in (*self.markets.values(), *self.users.values(), self.everyone):
+            for sub in list(subs):
+                sub.close(reason)
+
+    @property
+    def ready(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    # ---------------------------------------------------------------- subscriptions
+
+    def subscribe_market(self, market_id: int) -> Subscription:
+        return self._file(self.markets, market_id)
+
+    def subscribe_user(self, user_id: int) -> Subscription:
+        return self._file(self.users, user_id)
+
+    def _file(self, table: dict[int, set[Subscription]], key: int) -> Subscription:
+        sub = Subscription(self.queue_size)
+        sub.table, sub.key = table, key
+        table.setdefault(key, set()).add(sub)
+        return sub
+
+    def subscribe_all(self) -> Subscription:
+        sub = Subscription(self.queue_size)
+        self.everyone.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self.everyone.discard(sub)
+        if sub.table is not None:
+            subs = sub.table.get(sub.key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del sub.table[sub.key]
+
+    @property
+    def subscriber_count(self) -> int:
+        return (
+            len(self.everyone)
+            + sum(len(s) for s in self.markets.values())
+            + sum(len(s) for s in self.users.values())
+        )
+
+    # ---------------------------------------------------------------- fan-out
+
+    async def _heartbeat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            for subs in (*self.markets.values(), *self.users.values(), self.everyone):
+                for sub in subs:
+                    sub.heartbeat()
+
+    async def _dispatch_forever(self) -> None:
+        while True:
+            await self._notice.wait()
+            self._notice.clear()
+            if self._conn is None:
+                await self._reconnect()
+                continue
+            notices, self._notices = self._notices, []
+            try:
+                await self._dispatch(notices)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                log.exception("stream dispatch failed; closing streams")
+                self._close_all("listener error")
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while self._conn is None:
+            try:
+                await self._connect()
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _dispatch(self, notices: list[tuple[str, str]]) -> None:
+        assert self._conn is not None
+        markets: list[tuple[int, int, int]] = []
+        users: list[tuple[int, int, int]] = []
+        for channel, payload in notices:
+            key, first, last = (int(part) for part in payload.split(":"))
+            if channel == MARKET_CHANNEL and (self.everyone or key in self.markets):
+                markets.append((key, first, last))
+            elif channel == USER_CHANNEL and key in self.users:
+                users.append((key, first, last))
+        if markets:
+            rows = await self._conn.fetch(
+                _RANGE_QUERY.format(table="market_events", key="market_id"),
+                *zip(*markets, strict=True),
+            )
+            self._fan_out_markets(rows)
+        if users:
+            rows = await self._conn.fetch(
+                _RANGE_QUERY.format(table="user_events", key="user_id"), *zip(*users, strict=True)
+            )
+            for key, seq, kind, payload in rows:
+                message = encode_event(kind, payload, seq)
+                for sub in self.users.get(key, ()):
+                    sub.push(seq, message)
+                    self.delivered += 1
+
+    def _fan_out_markets(self, rows: list[Any]) -> None:
+        # The all-markets stream carries state, so only the latest ticker per market of a round
+        # is sent: under load, tickers coalesce instead of piling up.
+        last_ticker: dict[int, int] = {}
+        for i, row in enumerate(rows):
+            if row[2] == "ticker":
+                last_ticker[row[0]] = i
+        for i, (key, seq, kind, payload) in enumerate(rows):
+            subs = self.markets.get(key)
+            if subs:
+                message = encode_event(kind, payload, seq)
+                for sub in list(subs):
+                    sub.push(seq, message)
+                self.delivered += len(subs)
+            if self.everyone and kind in ALL_MARKETS_KINDS:
+                if kind == "ticker" and last_ticker[key] != i:
+                    continue
+                message = encode_event(kind, payload)
+                for sub in list(self.everyone):
+                    sub.push(None, message)
+                self.delivered += len(self.everyone)
+
+
+_RANGE_QUERY = (
+    "SELECT e.{key}, e.seq, e.kind, e.payload::text "
+    "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS r(k, first, last) "
+    "JOIN {table} e ON e.{key} = r.k AND e.seq BETWEEN r.first AND r.last "
+    "ORDER BY e.{key}, e.seq"
+)
