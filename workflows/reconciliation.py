@@ -52,9 +52,12 @@ class ReconciliationWorkflow:
                 retry_policy=_RETRY,
             )
             for market_id in report.markets_with_wrong_escrow:
-                await workflow.get_external_workflow_handle(f"market-{market_id}").signal(
-                    "halt", "reconciliation failed"
-                )
+                try:
+                    await workflow.get_external_workflow_handle(f"market-{market_id}").signal(
+                        "halt", "reconciliation failed"
+                    )
+                except Exception as exc:  # a finished market has no workflow left to halt
+                    workflow.logger.warning("could not halt market %s: %s", market_id, exc)
         return report
 
 

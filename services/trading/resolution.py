@@ -63,6 +63,8 @@ async def record_resolution(record: RecordResolution) -> None:
         await conn.execute(
             text(
                 "UPDATE markets SET status = :s, outcome = :o, settlement_value = :v, "
+                # Settled: every contract is paid and escrow is empty, so nothing is open.
+                "open_interest = CASE WHEN :s = 'settled' THEN 0 ELSE open_interest END, "
                 "updated_at = now() WHERE id = :m"
             ),
             {"s": record.status, "o": record.outcome, "v": record.settlement_value, "m": market_id},

@@ -157,7 +157,15 @@ async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothin
     worker = _worker(prefix)
     await start_market_workflow(temporal_client, row, trade_engine_queue=f"{prefix}trade-engine")
     market = str(row.id)
-    flow = asyncio.create_task(_random_orders(api, users, [market], 200, seed=42))
+
+    async def waves() -> list[httpx.Response]:
+        # Waves keep orders flowing for a while, so the kill lands in the middle of them.
+        responses: list[httpx.Response] = []
+        for wave in range(6):
+            responses += await _random_orders(api, users, [market], 50, seed=42 + wave)
+        return responses
+
+    flow = asyncio.create_task(waves())
     async with connection() as conn:
         for _ in range(400):
             applied = (
@@ -166,7 +174,7 @@ async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothin
                     {"m": row.id},
                 )
             ).scalar_one()
-            if applied >= 3:
+            if applied >= 2:
                 break
             await asyncio.sleep(0.02)
     assert not flow.done()  # the worker dies while orders are still flowing
