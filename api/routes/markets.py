@@ -27,6 +27,7 @@ from models.trading import (
 from services.trading import market_reads
 from services.trading.markets import (
     CreateMarketRequest,
+    UnknownEventError,
     insert_market,
     list_markets,
     market_view,
@@ -52,8 +53,11 @@ async def _market_or_404(market_id: int) -> MarketView:
 async def create_market(
     body: CreateMarketRequest, admin: AdminUser, temporal: TemporalClient
 ) -> MarketView:
-    async with transaction() as conn:
-        market = await insert_market(conn, body)
+    try:
+        async with transaction() as conn:
+            market = await insert_market(conn, body)
+    except UnknownEventError as exc:
+        raise ApiError("invalid_request", str(exc), details={"event_id": body.event_id}) from exc
     await start_market_workflow(temporal, market, get_settings().market_rollover_events)
     # The workflow opens a market whose open_time has come in its first batch; wait for it
     # briefly so the answer shows the market as traders will find it.

@@ -73,7 +73,20 @@ class CreateMarketRequest(BaseModel):
         return self
 
 
+class UnknownEventError(ValueError):
+    pass
+
+
 async def insert_market(conn: AsyncConnection, request: CreateMarketRequest) -> Any:
+    if request.event_id is not None:
+        known = (
+            await conn.execute(
+                text("SELECT 1 FROM events WHERE id = :e"),
+                {"e": int(request.event_id) if request.event_id.isdigit() else -1},
+            )
+        ).first()
+        if known is None:
+            raise UnknownEventError(f"no event {request.event_id}")
     opens = request.open_time or datetime.now(UTC) - timedelta(seconds=1)
     row = (
         await conn.execute(

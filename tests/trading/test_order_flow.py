@@ -234,3 +234,18 @@ async def test_suspending_a_user_cancels_their_resting_orders(api: httpx.AsyncCl
     assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
     refused = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
     assert refused.status_code == 403
+
+
+async def test_a_market_for_an_unknown_event_is_invalid(api: httpx.AsyncClient) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    admin = await register(api, admin=True)
+    close = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    for event_id in ("999999", "not-a-number"):
+        response = await api.post(
+            "/v1/markets",
+            json={"title": "Orphan market", "close_time": close, "event_id": event_id},
+            headers=admin.headers,
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_request"
