@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -73,8 +74,11 @@ ops = st.lists(
 
 
 class Harness:
-    def __init__(self, amm: int | None, tick: int = 10_000) -> None:
-        self.eng = MarketEngine("m", MarketParams(tick=tick, amm_liquidity=amm))
+    def __init__(
+        self, amm: int | None, tick: int = 10_000, maker_fee: Fraction = Fraction(0)
+    ) -> None:
+        params = MarketParams(tick=tick, amm_liquidity=amm, maker_fee_rate=maker_fee)
+        self.eng = MarketEngine("m", params)
         self.ledger = Ledger()
         self.positions: dict[str, int] = {}
         self.seqs: dict[str, int] = {}
@@ -236,6 +240,14 @@ def test_invariants_hold_with_amm(stream: list[Any]) -> None:
 @given(ops)
 def test_invariants_hold_with_tenth_cent_tick(stream: list[Any]) -> None:
     h = Harness(amm=None, tick=1_000)
+    for op in stream:
+        h.step(op)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops)
+def test_invariants_hold_with_maker_fees_and_amm(stream: list[Any]) -> None:
+    h = Harness(amm=5 * USD, maker_fee=Fraction(2, 100))
     for op in stream:
         h.step(op)
 
