@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from api import health
 from api.errors import install_error_handlers
 from api.metrics import record_request_metrics
+from api.openapi import install_openapi
 from api.routes import (
     admin_users,
     api_keys,
@@ -69,4 +70,5 @@ def create_app() -> FastAPI:
     # Streams skip the HTTP middleware (see api/routes/stream.py); added last, it runs first.
     app.add_middleware(StreamFastPath)
     app.include_router(notifications.router)
+    install_openapi(app)
     return app
