@@ -96,6 +96,7 @@ async def _one(seq: int, message: bytes) -> AsyncIterator[tuple[int | None, byte
 @router.get(
     "/v1/stream/markets",
     response_class=EventStreamResponse,
+    status_code=200,
     responses=_SSE,
     summary="Every market's ticker, status and significant_move events",
 )
@@ -107,6 +108,7 @@ async def stream_all_markets() -> EventStreamResponse:
 @router.get(
     "/v1/stream/markets/{market_id}",
     response_class=EventStreamResponse,
+    status_code=200,
     responses=_SSE,
     summary="One market: a snapshot, then ticker, trade, book, status, significant_move",
 )
@@ -139,6 +141,7 @@ async def stream_market(
 @router.get(
     "/v1/stream/me",
     response_class=EventStreamResponse,
+    status_code=200,
     responses=_SSE,
     summary="The caller's own order, fill and wallet events",
 )
