@@ -39,7 +39,8 @@ class ApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
+        # Popen returns at once; the readiness wait below is asynchronous.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
             [
                 sys.executable,
                 "-m",
@@ -52,6 +53,7 @@ class ApiServer:
                 "warning",
             ],
             env=self.env,
+            preexec_fn=_die_with_parent,
         )
         async with httpx.AsyncClient() as client:
             for _ in range(600):
@@ -68,6 +70,14 @@ class ApiServer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(10)
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the test process dies, so none is left behind."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class SseReader:
