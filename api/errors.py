@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,17 @@ def _json_safe(errors: list[Any]) -> list[dict[str, Any]]:
     return safe
 
 
+_BAD_TEXT = "text fields may not contain NUL characters or unpaired surrogates"
+
+
+def _is_bad_text(exc: DBAPIError) -> bool:
+    cause = getattr(exc.orig, "__cause__", None) or exc.orig
+    name = type(cause).__name__
+    return name in ("CharacterNotInRepertoireError", "UntranslatableCharacterError") or (
+        isinstance(cause, UnicodeEncodeError)
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -99,6 +111,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(exc.status_code, "invalid_request")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_request", _BAD_TEXT), 422)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Text Postgres cannot store (NUL bytes, lone surrogates) is bad input, not a fault.
+        if _is_bad_text(exc):
+            return JSONResponse(error_body("invalid_request", _BAD_TEXT), 422)
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("unavailable", "the database could not answer; retry"),
+            503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
