@@ -58,7 +58,12 @@ async def _admin_user(user: Annotated[AuthUser, Depends(_current_user)]) -> Auth
 
 
 async def _temporal(request: Request) -> Client:
-    return await request.app.state.temporal()
+    try:
+        return await request.app.state.temporal()
+    except RuntimeError as exc:  # the SDK's "Failed client connect"
+        raise ApiError(
+            "unavailable", "the orchestrator is unreachable; retry", headers={"Retry-After": "2"}
+        ) from exc
 
 
 CurrentUser = Annotated[AuthUser, Depends(_current_user)]

@@ -74,3 +74,25 @@ async def test_oversized_bodies_are_refused_before_parsing(api: httpx.AsyncClien
     response = await api.post("/v1/auth/login", content=b"{" + b" " * 100_000 + b"}")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_writes_answer_503_with_retry_after_while_temporal_is_down(
+    api: httpx.AsyncClient,
+) -> None:
+    from tests.helpers import register
+
+    user = await register(api)
+    app = api._transport.app  # type: ignore[attr-defined]
+    working = app.state.temporal
+    app.state.temporal = LazyTemporalClient(address=f"127.0.0.1:{free_port()}")
+    try:
+        response = await api.post(
+            "/v1/markets/1/orders",
+            json={"action": "buy", "side": "yes", "count": 1, "price": "0.50"},
+            headers=user.headers,
+        )
+    finally:
+        app.state.temporal = working
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    assert response.headers["retry-after"]
