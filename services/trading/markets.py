@@ -143,6 +143,7 @@ async def start_market_workflow(
     market: Any,
     rollover_events: int = 0,
     trade_engine_queue: str | None = None,
+    orchestrator_queue: str | None = None,
 ) -> None:
     from workflows.market import MARKET_ID, MARKET_STATUS, MarketWorkflow
 
@@ -150,7 +151,7 @@ async def start_market_workflow(
         MarketWorkflow.run,
         workflow_state(market, rollover_events, trade_engine_queue),
         id=market_workflow_id(str(market.id)),
-        task_queue=task_queue("orchestrator"),
+        task_queue=orchestrator_queue or task_queue("orchestrator"),
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(MARKET_ID, str(market.id)),

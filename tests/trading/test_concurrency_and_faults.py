@@ -132,11 +132,11 @@ async def test_a_market_rolls_over_under_continuous_flow_without_a_failed_reques
     await _assert_books_balance()
 
 
-def _worker(prefix: str) -> subprocess.Popen[bytes]:
+def _worker(prefix: str, queue: str = "trade-engine") -> subprocess.Popen[bytes]:
     env = os.environ.copy()
     env["TASK_QUEUE_PREFIX"] = prefix
     return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker", "trade-engine"],
+        [sys.executable, "-m", "cli.main", "worker", queue],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -198,4 +198,57 @@ async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothin
     assert len(rows) == len(accepted)  # nothing lost, nothing doubled
     assert {r.id for r in rows} == {o["id"] for o in accepted}
     assert len({r.client_order_id for r in rows}) == len(rows)
+    await _assert_books_balance()
+
+
+async def test_killing_the_orchestrator_worker_mid_flow_loses_and_doubles_nothing(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    users = [await register(api) for _ in range(6)]
+    for u in users:
+        await fund(u.id, 500 * DOLLARS)
+    prefix = f"orch-{uuid.uuid4().hex[:8]}-"
+    request = CreateMarketRequest(
+        title="Orchestrator fault market", close_time=datetime.now(UTC) + timedelta(hours=1)
+    )
+    async with transaction() as conn:
+        row = await insert_market(conn, request)
+    worker = _worker(prefix, "orchestrator")
+    await start_market_workflow(temporal_client, row, orchestrator_queue=f"{prefix}orchestrator")
+    market = str(row.id)
+
+    async def waves() -> list[httpx.Response]:
+        responses: list[httpx.Response] = []
+        for wave in range(6):
+            responses += await _random_orders(api, users, [market], 40, seed=900 + wave)
+        return responses
+
+    flow = asyncio.create_task(waves())
+    async with connection() as conn:
+        for _ in range(400):
+            applied = (
+                await conn.execute(
+                    text("SELECT count(*) FROM trade_batches WHERE market_id = :m"),
+                    {"m": row.id},
+                )
+            ).scalar_one()
+            if applied >= 2:
+                break
+            await asyncio.sleep(0.02)
+    assert not flow.done()
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    replacement = _worker(prefix, "orchestrator")
+    try:
+        responses = await asyncio.wait_for(flow, timeout=240)
+    finally:
+        replacement.send_signal(signal.SIGTERM)
+        replacement.wait(30)
+    assert [r.text for r in responses if r.status_code not in (201, 409)] == []
+    accepted = [r.json() for r in responses if r.status_code == 201]
+    async with connection() as conn:
+        rows = (
+            await conn.execute(text("SELECT id FROM orders WHERE market_id = :m"), {"m": row.id})
+        ).all()
+    assert {r.id for r in rows} == {o["id"] for o in accepted}
     await _assert_books_balance()
