@@ -114,6 +114,7 @@ class StreamHub:
                 await task
         self._close_all("shutdown")
         if self._conn is not None:
+            self._conn.remove_termination_listener(self._on_lost)
             with contextlib.suppress(Exception):
                 await self._conn.close()
             self._conn = None
