@@ -74,10 +74,14 @@ class MarketView(BaseModel):
     created_at: datetime
 
 
+# A level is [price, count]: a decimal-dollar string and an integer.
+BookLevel = list[str | int]
+
+
 class BookView(BaseModel):
     market_id: str
-    bids: list[tuple[str, int]]
-    asks: list[tuple[str, int]]
+    bids: list[BookLevel]
+    asks: list[BookLevel]
 
 
 class TradeView(BaseModel):

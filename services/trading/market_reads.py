@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.money import format_money
 from models.trading import BookView, CandleView, Page, TradeView
 
-_INTERVALS = {"1m": "1 minute", "1h": "1 hour", "1d": "1 day"}
+_INTERVALS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 
 
 async def book(conn: AsyncConnection, market_id: int, depth: int) -> BookView:
@@ -71,7 +73,7 @@ async def candles(
         text(
             """
             SELECT * FROM (
-                SELECT date_bin(CAST(:step AS interval), created_at,
+                SELECT date_bin(:step, created_at,
                                 TIMESTAMPTZ '2000-01-01 00:00:00+00') AS start,
                        (array_agg(yes_price ORDER BY created_at, id))[1] AS open,
                        max(yes_price) AS high, min(yes_price) AS low,

@@ -249,3 +249,23 @@ async def test_a_market_for_an_unknown_event_is_invalid(api: httpx.AsyncClient) 
         )
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+async def test_book_trades_and_candles_read_from_postgres(api: httpx.AsyncClient) -> None:
+    _, (alice, bob), mid = await _market_with_traders(api, 2)
+    await order(api, alice, mid, action="buy", side="yes", count=5, price="0.40")
+    await order(api, alice, mid, action="buy", side="yes", count=3, price="0.45")
+    await order(api, bob, mid, action="sell", side="yes", count=7, price="0.60")
+    book = (await api.get(f"/v1/markets/{mid}/book?depth=5")).json()
+    assert book["bids"] == [["0.45", 3], ["0.40", 5]]
+    assert book["asks"] == [["0.60", 7]]
+    await order(api, bob, mid, action="sell", side="yes", count=4, price="0.40")  # takes 3 + 1
+    trades = (await api.get(f"/v1/markets/{mid}/trades")).json()["items"]
+    assert [(t["price"], t["count"]) for t in trades] == [("0.40", 1), ("0.45", 3)]
+    for interval in ("1m", "1h", "1d"):
+        candles = (await api.get(f"/v1/markets/{mid}/candles?interval={interval}")).json()
+        assert len(candles) == 1, candles
+        c = candles[0]
+        assert (c["open"], c["high"], c["low"], c["close"], c["volume"]) == (
+            "0.45", "0.45", "0.40", "0.40", 4,
+        )  # fmt: skip
