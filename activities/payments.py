@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import start_delivery
 from core.config import get_settings
 from core.db import transaction
 from core.names import deposit_workflow_id, withdrawal_workflow_id
@@ -32,6 +33,7 @@ from models.payments import (
 )
 from services.accounts import payments
 from services.accounts.gateway import SIGNATURE_HEADER, PaymentGateway, sign_callback
+from services.notifications.outbox import record_payment_receipt
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,12 @@ async def signal_gateway_event(client: Client, event: GatewayEvent) -> None:
     """Hand a gateway callback to the payment's workflow."""
     handle = client.get_workflow_handle(payment_workflow_id(event.kind, event.payment_id))
     await handle.signal(GATEWAY_EVENT_SIGNAL, event)
+
+
+async def _deliver_receipt(source: str | None) -> None:
+    """Notifications: deliver a payment's receipt without waiting for it."""
+    if source is not None:
+        await start_delivery(activity.client(), source)
 
 
 class GatewayCallbacks:
@@ -120,19 +128,23 @@ class PaymentActivities:
     async def complete_payment(self, ref: PaymentRef) -> PaymentResult:
         try:
             async with transaction() as conn:
-                return _result(await payments.complete_payment(conn, ref.payment_id))
+                payment = await payments.complete_payment(conn, ref.payment_id)
+                receipt = await record_payment_receipt(conn, payment)  # notifications
         except payments.PaymentStateError as exc:
             raise _state_error(exc) from exc
+        await _deliver_receipt(receipt)
+        return _result(payment)
 
     @activity.defn(name="accounts.fail_payment")
     async def fail_payment(self, failure: PaymentFailure) -> PaymentResult:
         try:
             async with transaction() as conn:
-                return _result(
-                    await payments.fail_payment(conn, failure.payment_id, failure.reason)
-                )
+                payment = await payments.fail_payment(conn, failure.payment_id, failure.reason)
+                receipt = await record_payment_receipt(conn, payment)  # notifications
         except payments.PaymentStateError as exc:
             raise _state_error(exc) from exc
+        await _deliver_receipt(receipt)
+        return _result(payment)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -331,3 +331,52 @@ async def claim_payout_notifications(
         {"s": source, "after": after_user_id, "last": last_user_id, "m": str(market_id)},
     )
     return source
+
+
+# ---------------------------------------------------------------- payments
+
+
+def payment_source(payment_id: int) -> str:
+    return f"payment:{payment_id}"
+
+
+async def record_payment_receipt(conn: AsyncConnection, payment: Any) -> str | None:
+    """A deposit's or withdrawal's receipt (completed) or notice (failed), once per payment,
+    in the transaction that settles it. Returns the source to deliver, None while pending."""
+    if payment.status not in ("completed", "failed"):
+        return None
+    source = payment_source(int(payment.id))
+    cash = await _total_cash(conn, [int(payment.user_id)])
+    amount = format_money(int(payment.amount))
+    kind = f"{payment.kind}_{payment.status}"
+    if payment.status == "completed":
+        title = f"Receipt RCT-{int(payment.id):08d}: {payment.kind} of ${amount}"
+        body = f"Your {payment.kind} of ${amount} is complete."
+    else:
+        title = f"Your {payment.kind} of ${amount} failed"
+        body = f"Your {payment.kind} of ${amount} failed: {payment.failure_reason or 'declined'}."
+    await conn.execute(
+        text(
+            "INSERT INTO notifications (user_id, kind, title, body, data, source) "
+            "SELECT :u, :k, :t, :b, CAST(:d AS jsonb), :s WHERE NOT EXISTS "
+            "(SELECT 1 FROM notifications WHERE source = :s)"
+        ),
+        {
+            "u": int(payment.user_id),
+            "k": kind,
+            "t": title,
+            "b": body,
+            "s": source,
+            "d": json.dumps(
+                {
+                    "payment_id": str(payment.id),
+                    "receipt_number": f"RCT-{int(payment.id):08d}",
+                    "amount": amount,
+                    "status": payment.status,
+                    "reason": payment.failure_reason,
+                    "balance_after": format_money(cash.get(int(payment.user_id), 0)),
+                }
+            ),
+        },
+    )
+    return source

@@ -8,8 +8,8 @@ import io
 import httpx
 from pypdf import PdfReader
 
-from tests.helpers import register
-from tests.notifications.conftest import eventually
+from tests.helpers import Client, register
+from tests.notifications.conftest import SmtpSink, eventually
 from tests.notifications.helpers import inbox, trader
 from tests.trading.helpers import create_market, order
 
@@ -124,3 +124,41 @@ async def test_alert_input_is_checked(api: httpx.AsyncClient) -> None:
         headers=alice.headers,
     )  # fmt: skip
     assert missing.status_code == 404
+
+
+async def test_deposits_and_withdrawals_get_receipts(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink
+) -> None:
+    alice, _ = await trader(api)
+    for amount in ("10.00", "10.13"):  # the sandbox declines x.13
+        made = await api.post("/v1/me/deposits", json={"amount": amount}, headers=alice.headers)
+        assert made.status_code == 201, made.text
+    took = await api.post("/v1/me/withdrawals", json={"amount": "5.00"}, headers=alice.headers)
+    assert took.status_code == 201, took.text
+
+    wanted = ["deposit_completed", "deposit_failed", "withdrawal_completed"]
+    notes = await eventually(lambda: _receipts(api, alice, len(wanted)), within=30)
+    assert sorted(n["kind"] for n in notes) == wanted
+    done = next(n for n in notes if n["kind"] == "deposit_completed")
+    assert done["data"]["amount"] == "10.00"
+    assert done["data"]["receipt_number"] == f"RCT-{int(done['data']['payment_id']):08d}"
+    assert done["data"]["balance_after"] == "110.00"
+    await eventually(
+        lambda: (
+            sorted(
+                m["X-Oddsmith-Kind"]
+                for m in smtp_sink.to(alice.email)
+                if m["X-Oddsmith-Kind"].startswith(("deposit_", "withdrawal_"))
+            )
+            == wanted
+        )
+    )
+
+
+async def _receipts(api: httpx.AsyncClient, who: Client, n: int) -> list[dict[str, object]] | None:
+    found = [
+        note
+        for note in await inbox(api, who)
+        if str(note["kind"]).startswith(("deposit_", "withdrawal_"))
+    ]
+    return found if len(found) == n else None
