@@ -323,7 +323,6 @@ async def _persist(
     await _write_orders(conn, market.id, work)
     await _write_fills(conn, market.id, work)
     await _write_positions(conn, engine, market.id, work)
-    await _write_ledger(conn, market.id, batch.batch_no, work)
     best_bid, best_ask = engine.top_of_book()
     await conn.execute(
         text(
@@ -362,6 +361,9 @@ async def _persist(
     if move is not None:
         events.add("significant_move", move)
         await events.flush()
+    # The ledger locks user accounts that every market shares: post late to hold them briefly
+    # (the wallet events and invoices below read the balances it leaves).
+    await _write_ledger(conn, market.id, batch.batch_no, work)
     await record_batch_user_events(
         conn,
         market.id,
