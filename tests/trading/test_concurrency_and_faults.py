@@ -141,28 +141,36 @@ def _worker(prefix: str, queue: str = "trade-engine") -> subprocess.Popen[bytes]
     )  # fmt: skip
 
 
-async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothing(
-    api: httpx.AsyncClient, temporal_client: Client
+async def _kill_worker_mid_flow(
+    api: httpx.AsyncClient, temporal_client: Client, queue: str, seed: int
 ) -> None:
+    """Run waves of orders on a market whose `queue` worker is a subprocess, SIGKILL that
+    worker once batches are committing, start a new one, and check nothing was lost or
+    doubled."""
     users = [await register(api) for _ in range(6)]
     for u in users:
         await fund(u.id, 500 * DOLLARS)
     prefix = f"kill-{uuid.uuid4().hex[:8]}-"
     request = CreateMarketRequest(
-        title="Fault injection market",
+        title=f"Fault injection market ({queue})",
         close_time=datetime.now(UTC) + timedelta(hours=1),
     )
     async with transaction() as conn:
         row = await insert_market(conn, request)
-    worker = _worker(prefix)
-    await start_market_workflow(temporal_client, row, trade_engine_queue=f"{prefix}trade-engine")
+    worker = _worker(prefix, queue)
+    await start_market_workflow(
+        temporal_client,
+        row,
+        trade_engine_queue=f"{prefix}{queue}" if queue == "trade-engine" else None,
+        orchestrator_queue=f"{prefix}{queue}" if queue == "orchestrator" else None,
+    )
     market = str(row.id)
 
     async def waves() -> list[httpx.Response]:
         # Waves keep orders flowing for a while, so the kill lands in the middle of them.
         responses: list[httpx.Response] = []
         for wave in range(6):
-            responses += await _random_orders(api, users, [market], 50, seed=42 + wave)
+            responses += await _random_orders(api, users, [market], 50, seed=seed + wave)
         return responses
 
     flow = asyncio.create_task(waves())
@@ -180,10 +188,9 @@ async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothin
     assert not flow.done()  # the worker dies while orders are still flowing
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    await asyncio.sleep(0.5)
-    replacement = _worker(prefix)
+    replacement = _worker(prefix, queue)
     try:
-        responses = await asyncio.wait_for(flow, timeout=180)
+        responses = await asyncio.wait_for(flow, timeout=240)
     finally:
         replacement.send_signal(signal.SIGTERM)
         replacement.wait(30)
@@ -201,54 +208,13 @@ async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothin
     await _assert_books_balance()
 
 
+async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothing(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    await _kill_worker_mid_flow(api, temporal_client, "trade-engine", seed=42)
+
+
 async def test_killing_the_orchestrator_worker_mid_flow_loses_and_doubles_nothing(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    users = [await register(api) for _ in range(6)]
-    for u in users:
-        await fund(u.id, 500 * DOLLARS)
-    prefix = f"orch-{uuid.uuid4().hex[:8]}-"
-    request = CreateMarketRequest(
-        title="Orchestrator fault market", close_time=datetime.now(UTC) + timedelta(hours=1)
-    )
-    async with transaction() as conn:
-        row = await insert_market(conn, request)
-    worker = _worker(prefix, "orchestrator")
-    await start_market_workflow(temporal_client, row, orchestrator_queue=f"{prefix}orchestrator")
-    market = str(row.id)
-
-    async def waves() -> list[httpx.Response]:
-        responses: list[httpx.Response] = []
-        for wave in range(6):
-            responses += await _random_orders(api, users, [market], 40, seed=900 + wave)
-        return responses
-
-    flow = asyncio.create_task(waves())
-    async with connection() as conn:
-        for _ in range(400):
-            applied = (
-                await conn.execute(
-                    text("SELECT count(*) FROM trade_batches WHERE market_id = :m"),
-                    {"m": row.id},
-                )
-            ).scalar_one()
-            if applied >= 2:
-                break
-            await asyncio.sleep(0.02)
-    assert not flow.done()
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
-    replacement = _worker(prefix, "orchestrator")
-    try:
-        responses = await asyncio.wait_for(flow, timeout=240)
-    finally:
-        replacement.send_signal(signal.SIGTERM)
-        replacement.wait(30)
-    assert [r.text for r in responses if r.status_code not in (201, 409)] == []
-    accepted = [r.json() for r in responses if r.status_code == 201]
-    async with connection() as conn:
-        rows = (
-            await conn.execute(text("SELECT id FROM orders WHERE market_id = :m"), {"m": row.id})
-        ).all()
-    assert {r.id for r in rows} == {o["id"] for o in accepted}
-    await _assert_books_balance()
+    await _kill_worker_mid_flow(api, temporal_client, "orchestrator", seed=900)
