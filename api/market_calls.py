@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import STATUS_BY_CODE, ApiError
+from core.config import get_settings
 from core.names import market_workflow_id
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,20 @@ async def update_market(
     update_id: str | None = None,
 ) -> T:
     handle = client.get_workflow_handle(market_workflow_id(market_id))
+    deadline = get_settings().market_update_timeout_seconds
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            return await handle.execute_update(
-                update, argument, id=update_id, result_type=result_type
+            return await asyncio.wait_for(
+                handle.execute_update(update, argument, id=update_id, result_type=result_type),
+                timeout=deadline,
             )
+        except TimeoutError as exc:
+            log.warning("market %s did not answer %s within %ss", market_id, update, deadline)
+            raise ApiError(
+                "unavailable",
+                "the market did not answer in time; retry (with the same client_order_id)",
+                headers={"Retry-After": "1"},
+            ) from exc
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError):

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
 
     # Markets continue-as-new after this many history events (0: when Temporal suggests it).
     market_rollover_events: int = Field(0, validation_alias=_env("MARKET_ROLLOVER_EVENTS"))
+    # How long the API waits for a market's workflow to answer before a 503 (never a hang).
+    market_update_timeout_seconds: float = Field(
+        15.0, validation_alias=_env("MARKET_UPDATE_TIMEOUT_SECONDS")
+    )
 
     # How often the ledger reconciliation schedule runs.
     reconciliation_interval_seconds: int = Field(

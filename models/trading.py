@@ -7,6 +7,9 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+# Letters, digits and . _ : - only: ids travel through logs, URLs and bots' own databases.
+CLIENT_ORDER_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
 MarketStatus = Literal[
     "scheduled", "open", "paused", "closed", "resolving", "disputed", "resolved", "settled"
 ]

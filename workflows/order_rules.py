@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from models.trading import PlaceOrderRequest
+import re
+
+from models.trading import CLIENT_ORDER_ID_PATTERN, PlaceOrderRequest
 
 MICRO = 1_000_000
 MAX_COUNT = 1_000_000
+_CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
 
 
 class OrderRuleError(ValueError):
@@ -36,3 +39,5 @@ def check_order(request: PlaceOrderRequest, tick: int, now_us: int) -> None:
         raise OrderRuleError("expires_at is only allowed with time_in_force gtd")
     if request.max_cost is not None and request.max_cost <= 0:
         raise OrderRuleError("max_cost must be positive")
+    if request.client_order_id is not None and not _CLIENT_ORDER_ID.match(request.client_order_id):
+        raise OrderRuleError("client_order_id is 1-64 letters, digits or . _ : -")

@@ -16,6 +16,7 @@ from api.routes.pagination import Limit, path_id
 from core.db import connection
 from models.money import MoneyFormatError, parse_money
 from models.trading import (
+    CLIENT_ORDER_ID_PATTERN,
     CancelAllRequest,
     CancelAllResult,
     CancelOrderRequest,
@@ -50,7 +51,9 @@ class PlaceOrderBody(BaseModel):
     post_only: bool = False
     reduce_only: bool = False
     max_cost: str | None = Field(None, max_length=20, examples=["25.00"])
-    client_order_id: str | None = Field(None, min_length=1, max_length=64)
+    client_order_id: str | None = Field(
+        None, min_length=1, max_length=64, pattern=CLIENT_ORDER_ID_PATTERN
+    )
     self_trade_prevention: Literal["cancel_resting", "cancel_taker"] = "cancel_resting"
 
 

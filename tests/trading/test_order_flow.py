@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from core.db import connection
+from core.names import market_workflow_id
+from models.trading import OrderView, PlaceOrderRequest
 from services.accounts.ledger import reconcile
 from tests.helpers import fund, register
 from tests.trading.helpers import create_market, escrow_micros, market_row, order, wallet_micros
@@ -269,3 +273,30 @@ async def test_book_trades_and_candles_read_from_postgres(api: httpx.AsyncClient
         assert (c["open"], c["high"], c["low"], c["close"], c["volume"]) == (
             "0.45", "0.45", "0.40", "0.40", 4,
         )  # fmt: skip
+
+
+async def test_a_client_order_id_the_database_cannot_store_never_reaches_the_market(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    _, (alice,), mid = await _market_with_traders(api, 1)
+    for bad in ("nul\u0000id", "x" * 65, "spaces are not ids", ""):
+        response = await order(
+            api, alice, mid, action="buy", side="yes", count=1, price="0.30", client_order_id=bad
+        )
+        assert response.status_code == 422, response.text
+    # The workflow refuses it too, whoever sends the update (the Temporal CLI, a script).
+    with pytest.raises(WorkflowUpdateFailedError):
+        await temporal_client.get_workflow_handle(market_workflow_id(mid)).execute_update(
+            "place_order",
+            PlaceOrderRequest(
+                user_id=int(alice.id),
+                action="buy",
+                side="yes",
+                count=1,
+                price=300_000,
+                client_order_id="nul\u0000id",
+            ),
+            result_type=OrderView,
+        )
+    ok = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
+    assert ok.status_code == 201  # the market still trades
