@@ -110,7 +110,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_BY_STATUS.get(exc.status_code, "invalid_request")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
+        # A body that is not JSON at all is as invalid as one that fails validation: one
+        # status for `invalid_request`, as API.md promises.
+        status = STATUS_BY_CODE["invalid_request"] if exc.status_code == 400 else exc.status_code
+        message = "the body is not valid JSON" if exc.status_code == 400 else str(exc.detail)
+        return JSONResponse(error_body(code, message), status, headers=exc.headers)
 
     @app.exception_handler(UnicodeEncodeError)
     async def _unencodable(_: Request, exc: UnicodeEncodeError) -> JSONResponse:

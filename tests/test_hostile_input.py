@@ -106,3 +106,27 @@ async def test_text_postgres_cannot_store_is_invalid_not_a_server_error(
             "/v1/auth/login", json={"email": "odd-text@example.com", "password": "a-long-password"}
         )
     ).status_code == 401  # nothing was created
+
+
+async def test_deep_json_negative_zero_and_special_numbers_are_refused_cleanly(
+    api: httpx.AsyncClient,
+) -> None:
+    user = await register(api)
+    deep = b'{"action": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    response = await api.post(
+        "/v1/me/deposits",
+        content=deep,
+        headers={**user.headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text[:200]
+    assert response.json()["error"]["code"] == "invalid_request"
+    for amount in ("-0", "-0.00", "1e400", "NaN", "Infinity", "0x10", "1_000", " 5", "5.001"):
+        refused = await api.post("/v1/me/deposits", json={"amount": amount}, headers=user.headers)
+        assert refused.status_code == 422, (amount, refused.text)
+        assert refused.json()["error"]["code"] == "invalid_request"
+    raw_nan = await api.post(
+        "/v1/me/deposits",
+        content=b'{"amount": NaN}',
+        headers={**user.headers, "content-type": "application/json"},
+    )
+    assert raw_nan.status_code == 422
