@@ -7,12 +7,14 @@ import asyncio
 import logging
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import STATUS_BY_CODE, ApiError
 from core.config import get_settings
+from core.db import connection
 from core.names import market_workflow_id
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ async def update_market(
             raise ApiError("internal_error", "the market could not handle the request") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                raise ApiError("not_found", f"no market {market_id}") from exc
+                raise await _finished_or_unknown(market_id) from exc
             if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
                 await asyncio.sleep(_RETRY_PAUSE_SECONDS * min(attempt + 1, 10))
                 continue
@@ -84,3 +86,17 @@ async def update_market(
                 headers={"Retry-After": "1"},
             ) from exc
     raise ApiError("unavailable", "the market is busy, retry", headers={"Retry-After": "1"})
+
+
+async def _finished_or_unknown(market_id: str) -> ApiError:
+    """A market without a running workflow is either finished (settled) or does not exist."""
+    async with connection() as conn:
+        status = (
+            await conn.execute(
+                text("SELECT status FROM markets WHERE id = :m"),
+                {"m": int(market_id) if market_id.isdigit() else -1},
+            )
+        ).scalar_one_or_none()
+    if status is None:
+        return ApiError("not_found", f"no market {market_id}")
+    return ApiError("market_not_open", f"the market is {status}")

@@ -15,6 +15,7 @@ from core.embedded import EmbeddedPostgres, EmbeddedTemporal, free_port
 
 @dataclass
 class TestStack:
+    __test__ = False  # a fixture's value, not a test class
     postgres: EmbeddedPostgres
     temporal: EmbeddedTemporal
     root: Path

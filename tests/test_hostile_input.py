@@ -31,13 +31,14 @@ MAX_EXAMPLES = os.environ.get("HOSTILE_MAX_EXAMPLES", "12")
 
 
 @pytest.fixture
-def live_api(workers: None) -> object:
+def live_api(workers: None, tmp_path: Path) -> object:
     port = free_port()
     env = os.environ.copy()
     env.update(API_PORT=str(port), LOG_LEVEL="WARNING")
+    log = open(tmp_path / "api.log", "wb")  # the server writes it until it stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "api"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -51,6 +52,7 @@ def live_api(workers: None) -> object:
     finally:
         proc.terminate()
         proc.wait(20)
+        log.close()
 
 
 def _schemathesis(url: str, *headers: str) -> tuple[int, str, int]:
@@ -65,11 +67,13 @@ def _schemathesis(url: str, *headers: str) -> tuple[int, str, int]:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     found = re.findall(r"(\d+) generated", result.stdout)
     tried = int(found[-1]) if found else 0
-    return result.returncode, result.stdout[-4000:], tried
+    failures = result.stdout.find("FAILURES")
+    shown = result.stdout[failures : failures + 6000] if failures >= 0 else result.stdout[-4000:]
+    return result.returncode, shown, tried
 
 
 async def test_hostile_input_gets_clean_errors_on_every_route(
-    api: httpx.AsyncClient, live_api: str
+    api: httpx.AsyncClient, live_api: str, tmp_path: Path
 ) -> None:
     client = await register(api)
     admin = await register(api, admin=True)
@@ -80,7 +84,8 @@ async def test_hostile_input_gets_clean_errors_on_every_route(
         (f"Authorization: Bearer {admin.token}",),
     ):
         code, out, count = _schemathesis(live_api, *headers)
-        assert code == 0, out
+        server_log = (tmp_path / "api.log").read_text(errors="replace")[-6000:]
+        assert code == 0, f"{out}\n--- the API's log ---\n{server_log}"
         tried += count
     print(f"\nschemathesis sent {tried} generated requests")
 

@@ -103,7 +103,32 @@ class BatchWork:
             self.postings.append((item_no, postings))
 
 
+class PoisonedItem(Exception):
+    """An item the engine failed on unexpectedly (a bug, not a business refusal)."""
+
+    def __init__(self, item_no: int) -> None:
+        super().__init__(f"batch item {item_no} failed in the engine")
+        self.item_no = item_no
+
+
 async def apply_batch(batch: BatchInput, cache: EngineCache) -> BatchOutput:
+    """Apply a batch; an item the engine cannot process is refused on its own, so one bad
+    request never stalls its market (the activity would otherwise retry the batch forever)."""
+    poisoned: set[int] = set()
+    while True:
+        try:
+            return await _apply_batch_once(batch, cache, poisoned)
+        except PoisonedItem as exc:
+            log.exception(
+                "market %s batch %s: refusing item %s, %s",
+                batch.market_id, batch.batch_no, exc.item_no, batch.items[exc.item_no],
+            )  # fmt: skip
+            poisoned.add(exc.item_no)
+
+
+async def _apply_batch_once(
+    batch: BatchInput, cache: EngineCache, poisoned: set[int]
+) -> BatchOutput:
     market_id = int(batch.market_id)
     try:
         async with transaction() as conn:
@@ -124,7 +149,7 @@ async def apply_batch(batch: BatchInput, cache: EngineCache) -> BatchOutput:
             engine = cache.get(market_id, int(market.last_batch))
             if engine is None:
                 engine = await load_engine(conn, market)
-            output = await _apply(conn, engine, market, batch)
+            output = await _apply(conn, engine, market, batch, poisoned)
     except BaseException:
         # The engine may hold changes the database rolled back: rebuild it next time.
         cache.drop(market_id)
@@ -134,7 +159,11 @@ async def apply_batch(batch: BatchInput, cache: EngineCache) -> BatchOutput:
 
 
 async def _apply(
-    conn: AsyncConnection, engine: MarketEngine, market: Any, batch: BatchInput
+    conn: AsyncConnection,
+    engine: MarketEngine,
+    market: Any,
+    batch: BatchInput,
+    poisoned: set[int],
 ) -> BatchOutput:
     now = us_to_datetime(batch.now_us)
     assert now is not None
@@ -145,7 +174,13 @@ async def _apply(
     results: list[BatchItemResult] = []
     status = market.status
     for item_no, item in enumerate(batch.items):
-        result, status = _run_item(engine, work, item_no, item, batch.now_us, known, status)
+        if item_no in poisoned:
+            results.append(_REFUSED)
+            continue
+        try:
+            result, status = _run_item(engine, work, item_no, item, batch.now_us, known, status)
+        except Exception as exc:
+            raise PoisonedItem(item_no) from exc
         results.append(result)
     work.status = status
     await _persist(conn, engine, market, batch, work)
@@ -168,6 +203,11 @@ async def _apply(
         {"m": market.id, "b": batch.batch_no, "r": output.model_dump_json()},
     )
     return output
+
+
+_REFUSED = BatchItemResult(
+    error_code="internal_error", error_message="the request could not be processed"
+)
 
 
 def _run_item(
