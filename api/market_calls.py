@@ -8,7 +8,11 @@ import logging
 from typing import Any, TypeVar
 
 from sqlalchemy import text
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,7 +60,7 @@ async def update_market(
                 handle.execute_update(update, argument, id=update_id, result_type=result_type),
                 timeout=deadline,
             )
-        except TimeoutError as exc:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
             log.warning("market %s did not answer %s within %ss", market_id, update, deadline)
             raise ApiError(
                 "unavailable",
@@ -99,4 +103,5 @@ async def _finished_or_unknown(market_id: str) -> ApiError:
         ).scalar_one_or_none()
     if status is None:
         return ApiError("not_found", f"no market {market_id}")
-    return ApiError("market_not_open", f"the market is {status}")
+    already = "already " if status in ("resolved", "settled") else ""
+    return ApiError("market_not_open", f"the market is {already}{status}")

@@ -111,31 +111,14 @@ def create_user(
 
 def _call_market(market: str, update: str, argument: object) -> None:
     """Send an Update to a market's workflow straight through Temporal (no API needed)."""
-    from temporalio.client import Client, WorkflowExecutionStatus
-    from temporalio.service import RPCError
-
     from api.errors import ApiError
     from api.market_calls import update_market
-    from core.names import market_workflow_id
     from core.temporal import connect_temporal
     from models.resolution import ResolutionView
 
     async def _call() -> ResolutionView:
         client = await connect_temporal()
-        try:
-            return await update_market(client, market, update, argument, ResolutionView)
-        except ApiError as exc:
-            if exc.code == "not_found" and await _finished(client):
-                raise ApiError("conflict", "the market is already settled") from exc
-            raise
-
-    async def _finished(client: Client) -> bool:
-        """A settled market's workflow has completed; Temporal then answers "not found"."""
-        try:
-            described = await client.get_workflow_handle(market_workflow_id(market)).describe()
-        except RPCError:
-            return False
-        return described.status == WorkflowExecutionStatus.COMPLETED
+        return await update_market(client, market, update, argument, ResolutionView)
 
     try:
         view = asyncio.run(_call())
