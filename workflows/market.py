@@ -98,6 +98,10 @@ class MarketWorkflow:
         )
         while True:
             self._enqueue_due_lifecycle()
+            # Checked before every batch: under continuous flow `pending` is never empty, and
+            # the server refuses updates past 2000 per run.
+            if self._should_roll_over():
+                await self._roll_over()
             if self.pending:
                 await self._run_batch()
                 continue
@@ -107,8 +111,6 @@ class MarketWorkflow:
             if self.market.status == "resolved":
                 await self._pay_out()
                 return "settled"
-            if self._should_roll_over():
-                await self._roll_over()
             await self._sleep_until_work()
 
     async def _sleep_until_work(self) -> None:
