@@ -650,12 +650,15 @@ async def _write_ledger(
             return accounts[int(ref.user_id or 0)].reserved
         return fixed[ref.kind]
 
-    transactions = []
+    # One ledger transaction per item and kind: an item that cancels many orders (close,
+    # cancel-all, expiry) recorded its postings in several pieces.
+    by_item: dict[int, dict[str, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     for item_no, postings in work.postings:
-        grouped: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for p in postings:
-            kind = _LEDGER_KIND[p.kind]
-            grouped[kind] += [(account_id(p.debit), -p.amount), (account_id(p.credit), p.amount)]
+            legs = by_item[item_no][_LEDGER_KIND[p.kind]]
+            legs += [(account_id(p.debit), -p.amount), (account_id(p.credit), p.amount)]
+    transactions = []
+    for item_no, grouped in by_item.items():
         for kind, legs in grouped.items():
             transactions.append(
                 NewTransaction(

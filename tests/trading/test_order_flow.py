@@ -300,3 +300,23 @@ async def test_a_client_order_id_the_database_cannot_store_never_reaches_the_mar
         )
     ok = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
     assert ok.status_code == 201  # the market still trades
+
+
+async def test_closing_a_market_with_many_resting_orders_releases_every_hold(
+    api: httpx.AsyncClient,
+) -> None:
+    admin, (alice, bob), mid = await _market_with_traders(api, 2)
+    for price in ("0.10", "0.20", "0.30"):
+        await order(api, alice, mid, action="buy", side="yes", count=10, price=price)
+        await order(
+            api, bob, mid, action="sell", side="yes", count=10, price=f"0.{int(price[2]) + 6}0"
+        )
+    cancelled = await api.delete(f"/v1/markets/{mid}/orders", headers=alice.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert len(cancelled.json()["cancelled"]) == 3
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+    closed = await api.post(f"/v1/markets/{mid}/close", headers=admin.headers)
+    assert closed.status_code == 200, closed.text
+    assert await wallet_micros(bob.id) == (100 * DOLLARS, 0)
+    async with connection() as conn:
+        assert (await reconcile(conn)).ok
