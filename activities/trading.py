@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.notifications import start_delivery
 from models.trading import BatchInput, BatchOutput
 from services.notifications.outbox import batch_source
 from services.trading.batches import apply_batch
 from services.trading.engine_state import EngineCache
+
+log = logging.getLogger(__name__)
 
 
 class TradingActivities:
@@ -19,7 +24,14 @@ class TradingActivities:
 
     @activity.defn(name="trading.apply_batch")
     async def apply_batch(self, batch: BatchInput) -> BatchOutput:
-        output = await apply_batch(batch, self.engines)
+        try:
+            output = await apply_batch(batch, self.engines)
+        except Exception as exc:
+            # Database errors carry every parameter of the statement: past Temporal's size
+            # limit the failure would read only "Failure exceeds size limit". Keep it short
+            # and log the whole thing here. Still retryable: a batch is never dropped.
+            log.exception("market %s batch %s failed", batch.market_id, batch.batch_no)
+            raise ApplicationError(f"{type(exc).__name__}: {str(exc)[:1500]}") from None
         if output.changes:
             # The batch's notifications are committed with it (the outbox); deliver them
             # without waiting (a replayed batch finds its delivery started before).
