@@ -4,11 +4,8 @@ against a fresh process and every order exists exactly once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 
 import httpx
 from sqlalchemy import text
@@ -17,29 +14,10 @@ from core.db import connection
 from core.embedded import free_port
 from services.accounts.ledger import reconcile
 from tests.helpers import fund, register
+from tests.processes import spawn_oddsmith, wait_healthy
 from tests.trading.helpers import create_market
 
 DOLLARS = 1_000_000
-
-
-def _start_api(port: int) -> subprocess.Popen[bytes]:
-    env = os.environ.copy()
-    env.update(API_PORT=str(port), LOG_LEVEL="WARNING")
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "api"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-async def _wait_healthy(client: httpx.AsyncClient) -> None:
-    for _ in range(300):
-        try:
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("the API did not come up")
 
 
 async def test_orders_survive_an_api_restart_with_client_order_ids(
@@ -65,9 +43,9 @@ async def test_orders_survive_an_api_restart_with_client_order_ids(
         for i in range(120)
     ]
     port = free_port()
-    proc = _start_api(port)
+    proc = spawn_oddsmith("api", API_PORT=str(port))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        await _wait_healthy(client)
+        await wait_healthy(client)
 
         async def send(user: object, body: dict[str, object]) -> httpx.Response | None:
             try:
@@ -85,9 +63,9 @@ async def test_orders_survive_an_api_restart_with_client_order_ids(
         proc.wait()
         answers = await first
         interrupted = sum(1 for a in answers if a is None)
-        proc = _start_api(port)
+        proc = spawn_oddsmith("api", API_PORT=str(port))
         try:
-            await _wait_healthy(client)
+            await wait_healthy(client)
             retried = await asyncio.gather(*(send(u, b) for u, b in bodies))
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -4,11 +4,8 @@ every accepted order is recorded exactly once and the books balance afterwards."
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +21,7 @@ from services.accounts.ledger import reconcile
 from services.trading.markets import CreateMarketRequest, insert_market, start_market_workflow
 from tests.helpers import Client as User
 from tests.helpers import fund, register
+from tests.processes import spawn_oddsmith
 from tests.trading.helpers import create_market, order
 
 DOLLARS = 1_000_000
@@ -132,15 +130,6 @@ async def test_a_market_rolls_over_under_continuous_flow_without_a_failed_reques
     await _assert_books_balance()
 
 
-def _worker(prefix: str, queue: str = "trade-engine") -> subprocess.Popen[bytes]:
-    env = os.environ.copy()
-    env["TASK_QUEUE_PREFIX"] = prefix
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker", queue],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 async def _kill_worker_mid_flow(
     api: httpx.AsyncClient, temporal_client: Client, queue: str, seed: int
 ) -> None:
@@ -157,7 +146,7 @@ async def _kill_worker_mid_flow(
     )
     async with transaction() as conn:
         row = await insert_market(conn, request)
-    worker = _worker(prefix, queue)
+    worker = spawn_oddsmith("worker", queue, TASK_QUEUE_PREFIX=prefix)
     await start_market_workflow(
         temporal_client,
         row,
@@ -188,7 +177,7 @@ async def _kill_worker_mid_flow(
     assert not flow.done()  # the worker dies while orders are still flowing
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    replacement = _worker(prefix, queue)
+    replacement = spawn_oddsmith("worker", queue, TASK_QUEUE_PREFIX=prefix)
     try:
         responses = await asyncio.wait_for(flow, timeout=240)
     finally:

@@ -5,9 +5,6 @@ themselves, and every accepted order is recorded exactly once."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,24 +19,7 @@ from core.temporal import connect_temporal
 from services.accounts.ledger import reconcile
 from services.trading.markets import CreateMarketRequest, insert_market, start_market_workflow
 from tests.helpers import fund, register
-
-
-def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli.main", *argv],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-async def _until_healthy(client: httpx.AsyncClient) -> None:
-    for _ in range(300):
-        try:
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError("the API did not come up")
+from tests.processes import spawn_oddsmith, wait_healthy
 
 
 async def test_orders_survive_a_temporal_restart(api: httpx.AsyncClient, tmp_path: Path) -> None:
@@ -49,15 +29,14 @@ async def test_orders_survive_a_temporal_restart(api: httpx.AsyncClient, tmp_pat
     )  # fmt: skip
     temporal.start()
     prefix = f"restart-{uuid.uuid4().hex[:6]}-"
-    env = os.environ.copy()
-    env.update(TEMPORAL_ADDRESS=temporal.address, TASK_QUEUE_PREFIX=prefix, LOG_LEVEL="WARNING")
+    env = {"TEMPORAL_ADDRESS": temporal.address, "TASK_QUEUE_PREFIX": prefix}
     port = free_port()
     children = [
-        _spawn(["worker", "orchestrator"], env),
-        _spawn(["worker", "trade-engine"], env),
-        _spawn(["worker", "accounts"], env),
-        _spawn(["worker", "notifications"], env),
-        _spawn(["api"], {**env, "API_PORT": str(port)}),
+        spawn_oddsmith("worker", "orchestrator", **env),
+        spawn_oddsmith("worker", "trade-engine", **env),
+        spawn_oddsmith("worker", "accounts", **env),
+        spawn_oddsmith("worker", "notifications", **env),
+        spawn_oddsmith("api", **env, API_PORT=str(port)),
     ]
     try:
         users = [await register(api) for _ in range(3)]
@@ -76,7 +55,7 @@ async def test_orders_survive_a_temporal_restart(api: httpx.AsyncClient, tmp_pat
             trade_engine_queue=f"{prefix}trade-engine", orchestrator_queue=f"{prefix}orchestrator",
         )  # fmt: skip
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=90) as client:
-            await _until_healthy(client)
+            await wait_healthy(client)
 
             async def place(i: int) -> httpx.Response:
                 return await client.post(
