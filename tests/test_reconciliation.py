@@ -15,12 +15,8 @@ from core.db import connection, transaction
 from core.names import ACCOUNTS, ORCHESTRATOR, task_queue
 from tests.helpers import register
 from tests.trading.helpers import create_market
-from workflows.reconciliation import (
-    SCHEDULE_ID,
-    ReconciliationInput,
-    ReconciliationWorkflow,
-    ensure_reconciliation_schedule,
-)
+from workers.schedules import SCHEDULE_ID, ensure_reconciliation_schedule
+from workflows.reconciliation import ReconciliationInput, ReconciliationWorkflow
 
 
 async def _run_check(client: Client) -> object:

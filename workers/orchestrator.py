@@ -11,11 +11,12 @@ from activities.health import make_ping
 from core.config import get_settings
 from core.names import ACCOUNTS, ORCHESTRATOR, task_queue
 from workers.base import WorkerComponents, serve
+from workers.schedules import ensure_reconciliation_schedule
 from workflows.market import MarketWorkflow
 from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWorkflow
 from workflows.payments import DepositWorkflow, WithdrawalWorkflow
 from workflows.payout import PayoutWorkflow
-from workflows.reconciliation import ReconciliationWorkflow, ensure_reconciliation_schedule
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 

@@ -7,23 +7,12 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.reconciliation import AlertAdmins
     from services.accounts.reconciliation import BooksReport
 
-SCHEDULE_ID = "ledger-reconciliation"
 _RETRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(seconds=1))
 
 
@@ -59,23 +48,3 @@ class ReconciliationWorkflow:
                 except Exception as exc:  # a finished market has no workflow left to halt
                     workflow.logger.warning("could not halt market %s: %s", market_id, exc)
         return report
-
-
-async def ensure_reconciliation_schedule(
-    client: Client, orchestrator_queue: str, accounts_queue: str, every: timedelta
-) -> None:
-    """Create the schedule once; an existing one is left as it is."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            ReconciliationWorkflow.run,
-            ReconciliationInput(accounts_queue=accounts_queue),
-            id="reconciliation",
-            task_queue=orchestrator_queue,
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(SCHEDULE_ID + "-" + orchestrator_queue, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
