@@ -4,6 +4,8 @@ workflow that other activities call after their transaction commits."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +32,8 @@ from models.notifications import (
     DeliveryState,
     PagePlan,
     PageRequest,
+    RelayDone,
+    RelayRequest,
     WebhookFailure,
     WebhookFailureResult,
     WebhookRequest,
@@ -38,6 +42,9 @@ from services.notifications import delivery
 from services.notifications.alerts import check_closing_soon, fire_market_resolved_alerts
 from services.notifications.outbox import claim_payout_notifications, resolved_source
 from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWorkflow
+
+# How often the relay looks for new rows: the added delay of a trade's confirmation.
+RELAY_POLL_SECONDS = 0.1
 
 
 def delivery_state(source: str) -> DeliveryState:
@@ -90,6 +97,24 @@ class NotificationActivities:
     async def plan_page(self, request: PageRequest) -> PagePlan:
         return await delivery.plan_page(request.source, request.after_id, request.limit)
 
+    @activity.defn(name="notifications.wait_for_relay")
+    async def wait_for_relay(self, request: RelayRequest) -> PagePlan:
+        """Long-poll for notifications marked for the relay: an empty plan after the wait."""
+        deadline = time.monotonic() + request.wait_seconds
+        while True:
+            plan = await delivery.plan_relay_page(request.limit)
+            if plan.count or time.monotonic() >= deadline:
+                settings = get_settings()
+                plan.webhook_attempts = settings.webhook_attempts
+                plan.webhook_backoff_seconds = settings.webhook_backoff_seconds
+                return plan
+            activity.heartbeat()
+            await asyncio.sleep(RELAY_POLL_SECONDS)
+
+    @activity.defn(name="notifications.finish_relay")
+    async def finish_relay(self, request: RelayDone) -> None:
+        await delivery.finish_relay(request.notification_ids)
+
     @activity.defn(name="notifications.deliver_stream")
     async def deliver_stream(self, request: DeliverRequest) -> DeliveryResult:
         return await delivery.deliver_stream(request.notification_ids)
@@ -123,6 +148,8 @@ class NotificationActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.plan_page,
+            self.wait_for_relay,
+            self.finish_relay,
             self.deliver_stream,
             self.deliver_email,
             self.deliver_webhook,

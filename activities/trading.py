@@ -7,9 +7,7 @@ import logging
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notifications import start_delivery
 from models.trading import BatchInput, BatchOutput
-from services.notifications.outbox import batch_source
 from services.trading.batches import apply_batch
 from services.trading.engine_state import EngineCache
 
@@ -32,8 +30,5 @@ class TradingActivities:
             # and log the whole thing here. Still retryable: a batch is never dropped.
             log.exception("market %s batch %s failed", batch.market_id, batch.batch_no)
             raise ApplicationError(f"{type(exc).__name__}: {str(exc)[:1500]}") from None
-        if output.changes:
-            # The batch's notifications are committed with it (the outbox); deliver them
-            # without waiting (a replayed batch finds its delivery started before).
-            await start_delivery(activity.client(), batch_source(batch.market_id, batch.batch_no))
+        # The batch's notifications were committed with it, marked for the notification relay.
         return output

@@ -21,7 +21,7 @@ class ErrorResponse(BaseModel):
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 _ERROR_RESPONSE = {
-    "description": "An error: `{\"error\": {\"code\", \"message\", \"details\"}}`",
+    "description": 'An error: `{"error": {"code", "message", "details"}}`',
     "content": {"application/json": {"schema": _ERROR_REF}},
 }
 

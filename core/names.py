@@ -44,5 +44,10 @@ def notification_delivery_workflow_id(source: str) -> str:
     return f"notify-{source}"
 
 
+def notification_relay_workflow_id() -> str:
+    """One relay per deployment (per queue prefix, so test sessions keep their own)."""
+    return f"notification-relay-{task_queue(NOTIFICATIONS)}"
+
+
 def alert_timer_workflow_id(alert_id: int | str) -> str:
     return f"alert-{alert_id}"

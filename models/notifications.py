@@ -31,6 +31,28 @@ class DeliveryState(BaseModel):
     webhook_backoff_seconds: float = 1.0
 
 
+class RelayState(BaseModel):
+    """The notification relay (one standing workflow): where it is and how it delivers."""
+
+    page_size: int = 200
+    wait_seconds: float = 20.0
+    pages_per_run: int = 100
+    pages_run: int = 0
+    delivered: int = 0
+    notifications_queue: str = ""
+    webhook_attempts: int = 5
+    webhook_backoff_seconds: float = 1.0
+
+
+class RelayRequest(BaseModel):
+    limit: int
+    wait_seconds: float
+
+
+class RelayDone(BaseModel):
+    notification_ids: list[int]
+
+
 class PageRequest(BaseModel):
     source: str
     after_id: int
@@ -42,6 +64,11 @@ class PagePlan(BaseModel):
 
     last_id: int
     count: int
+    ids: list[int] = Field(default_factory=list)
+    # The relay's pages carry the notification service's current webhook retry settings (a
+    # standing workflow would otherwise keep the ones it started with).
+    webhook_attempts: int | None = None
+    webhook_backoff_seconds: float | None = None
     stream: list[int] = Field(default_factory=list)
     email: list[int] = Field(default_factory=list)
     webhook: dict[int, list[int]] = Field(default_factory=dict)  # user -> notification ids

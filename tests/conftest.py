@@ -54,12 +54,17 @@ async def temporal_client(stack: TestStack) -> Client:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def workers(temporal_client: Client) -> AsyncIterator[None]:
     """Every service's worker, in this process, on the test run's task queues."""
+    from core.names import ORCHESTRATOR, task_queue
     from workers.base import build_worker
     from workers.registry import COMPONENTS
+    from workers.schedules import ensure_notification_relay
 
     async with AsyncExitStack() as exits:
         for service, components in COMPONENTS.items():
             await exits.enter_async_context(build_worker(temporal_client, service, components()))
+        # The relay delivers trade batches' notifications (the reconciliation Schedule is left
+        # out: tests that corrupt books on purpose would race it).
+        await ensure_notification_relay(temporal_client, task_queue(ORCHESTRATOR))
         yield
     from core.db import dispose_engine
 

@@ -1,4 +1,5 @@
-"""Temporal Schedules the platform keeps: created by the orchestrator worker at start-up."""
+"""What the platform keeps running in Temporal, ensured by the orchestrator worker at start-up:
+the reconciliation Schedule and the notification relay."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
 )
+from temporalio.common import WorkflowIDConflictPolicy
 
+from core.names import NOTIFICATIONS, notification_relay_workflow_id, task_queue
+from models.notifications import RelayState
+from workflows.notifications import NotificationRelayWorkflow
 from workflows.reconciliation import ReconciliationInput, ReconciliationWorkflow
 
 SCHEDULE_ID = "ledger-reconciliation"
@@ -38,3 +43,14 @@ async def ensure_reconciliation_schedule(
         await client.create_schedule(SCHEDULE_ID + "-" + orchestrator_queue, schedule)
     except ScheduleAlreadyRunningError:
         pass
+
+
+async def ensure_notification_relay(client: Client, orchestrator_queue: str) -> None:
+    """Start the relay unless it runs already (every orchestrator worker calls this)."""
+    await client.start_workflow(
+        NotificationRelayWorkflow.run,
+        RelayState(notifications_queue=task_queue(NOTIFICATIONS)),
+        id=notification_relay_workflow_id(),
+        task_queue=orchestrator_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )

@@ -1,4 +1,5 @@
-"""The Trade Engine's worker: matching and settlement activities (task queue `trade-engine`)."""
+"""The Trade Engine's worker (task queue `trade-engine`): matching and settlement activities, and
+the market workflows whose batches run here as local activities, next to the warm engines."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from activities.resolution import ResolutionActivities
 from activities.trading import TradingActivities
 from core.names import TRADE_ENGINE
 from workers.base import WorkerComponents, serve
+from workflows.market import MarketWorkflow
+from workflows.payout import PayoutWorkflow
 
 
 def components() -> WorkerComponents:
     trading = TradingActivities()
     resolution = ResolutionActivities()
     return WorkerComponents(
-        activities=[make_ping(TRADE_ENGINE), trading.apply_batch, *resolution.all()]
+        # A market's payout runs as its child, on the same queue.
+        workflows=[MarketWorkflow, PayoutWorkflow],
+        activities=[make_ping(TRADE_ENGINE), trading.apply_batch, *resolution.all()],
     )
 
 

@@ -1,10 +1,12 @@
 """MarketWorkflow: the single writer of one market (workflow id `market-<id>`).
 
 Orders and cancels arrive as Updates; validators refuse what is invalid before it is recorded.
-The run loop batches pending requests into one trade-engine activity (one database transaction)
-and answers each update with its result. Lifecycle timers open and close the market and expire
-GTD orders. Before the history grows large, the workflow drains its handlers (refusing new
-updates with RollingOver, which the API retries) and continues as new with its state.
+The run loop batches pending requests into one trade-engine activity (one database transaction),
+run as a local activity: the workflow is hosted by the trade-engine worker (task queue
+`trade-engine`), so a batch costs one workflow task. It answers each update with its result.
+Lifecycle timers open and close the market and expire GTD orders. Before the history grows
+large, the workflow drains its handlers (refusing new updates with RollingOver, which the API
+retries) and continues as new with its state.
 
 Resolution: `resolve` (an admin's proposed outcome; it closes an open market first) starts the
 dispute window on a durable timer (`resolving`); a holder's `dispute` sends it back to an admin
@@ -135,7 +137,10 @@ class MarketWorkflow:
     async def _run_batch(self) -> None:
         batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
         self.market.batch_no += 1
-        output = await workflow.execute_activity(
+        # A local activity: the batch runs on this worker, next to the market's warm engine, and
+        # its result lands in the same workflow task that accepted the updates and now answers
+        # them (one workflow task per batch instead of two plus an activity task's dispatch).
+        output = await workflow.execute_local_activity(
             APPLY_BATCH,
             BatchInput(
                 market_id=self.market.config.market_id,
@@ -143,7 +148,6 @@ class MarketWorkflow:
                 now_us=self._now_us(),
                 items=[item for item, _ in batch],
             ),
-            task_queue=self.market.config.trade_engine_queue,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=BATCH_RETRY,
             result_type=BatchOutput,

@@ -1,6 +1,8 @@
-"""Notification delivery (id `notify-<source>`) and closing-soon alert timers (`alert-<id>`).
+"""Notification delivery: the relay of every trade batch's notifications (`notification-relay`),
+the delivery of one other source (`notify-<source>`), and closing-soon alert timers
+(`alert-<id>`).
 
-The delivery workflow pages through the notifications one source (a trade batch, an alert, a
+The delivery workflow pages through the notifications one source (an alert, a payment, a
 payout page) stored in the outbox, and for each page runs the channels side by side on the
 `notifications` queue: the user's stream and email as one activity each, webhooks as one
 activity per user (retried with backoff; when one gives up, the failure is counted and the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -30,12 +33,17 @@ with workflow.unsafe.imports_passed_through():
         DeliveryState,
         PagePlan,
         PageRequest,
+        RelayDone,
+        RelayRequest,
+        RelayState,
         WebhookFailure,
         WebhookFailureResult,
         WebhookRequest,
     )
 
 PLAN_PAGE = "notifications.plan_page"
+WAIT_FOR_RELAY = "notifications.wait_for_relay"
+FINISH_RELAY = "notifications.finish_relay"
 DELIVER_STREAM = "notifications.deliver_stream"
 DELIVER_EMAIL = "notifications.deliver_email"
 DELIVER_WEBHOOK = "notifications.deliver_webhook"
@@ -55,6 +63,71 @@ EMAIL_RETRY = RetryPolicy(
 )
 
 
+class ChannelSettings(Protocol):
+    notifications_queue: str
+    webhook_attempts: int
+    webhook_backoff_seconds: float
+
+
+async def deliver_page(plan: PagePlan, settings: ChannelSettings, label: str) -> None:
+    """Run every channel of one page side by side; a channel that gives up is logged and
+    skipped (and a webhook's failure counted), never blocking the others."""
+    steps = []
+    if plan.stream:
+        steps.append(_channel(DELIVER_STREAM, plan.stream, DATABASE_RETRY, settings, label))
+    if plan.email:
+        steps.append(_channel(DELIVER_EMAIL, plan.email, EMAIL_RETRY, settings, label))
+    for user_id, ids in sorted(plan.webhook.items()):
+        steps.append(_webhook(user_id, ids, settings, label))
+    await asyncio.gather(*steps)
+
+
+async def _channel(
+    activity: str, ids: list[int], retry: RetryPolicy, settings: ChannelSettings, label: str
+) -> None:
+    try:
+        await workflow.execute_activity(
+            activity,
+            DeliverRequest(notification_ids=ids),
+            task_queue=settings.notifications_queue,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=retry,
+            result_type=DeliveryResult,
+        )
+    except ActivityError as exc:
+        workflow.logger.warning("%s gave up for %s: %s", activity, label, exc)
+
+
+async def _webhook(user_id: int, ids: list[int], settings: ChannelSettings, label: str) -> None:
+    try:
+        await workflow.execute_activity(
+            DELIVER_WEBHOOK,
+            WebhookRequest(user_id=user_id, notification_ids=ids),
+            task_queue=settings.notifications_queue,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=settings.webhook_backoff_seconds),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(minutes=5),
+                maximum_attempts=settings.webhook_attempts,
+            ),
+            result_type=DeliveryResult,
+        )
+        return
+    except ActivityError as exc:
+        error = str(exc.cause or exc)
+    failure = await workflow.execute_activity(
+        WEBHOOK_FAILED,
+        WebhookFailure(user_id=user_id, error=error[:500], key=f"{label}:{ids[0]}"),
+        task_queue=settings.notifications_queue,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DATABASE_RETRY,
+        result_type=WebhookFailureResult,
+    )
+    if failure.notice_source is not None:
+        await start_delivery_child(failure.notice_source, settings)
+
+
 @workflow.defn(name="NotificationDelivery")
 class NotificationDeliveryWorkflow:
     @workflow.init
@@ -69,7 +142,7 @@ class NotificationDeliveryWorkflow:
                 workflow.continue_as_new(self.state)
             plan = await self._plan_next_page()
             if plan.count:
-                await self._deliver(plan)
+                await deliver_page(plan, self.state, self.state.source)
             self.state.after_id = plan.last_id
             self.state.pages_run += 1
             self.state.delivered += plan.count
@@ -87,73 +160,77 @@ class NotificationDeliveryWorkflow:
             result_type=PagePlan,
         )
 
-    async def _deliver(self, plan: PagePlan) -> None:
-        steps = []
-        if plan.stream:
-            steps.append(self._channel(DELIVER_STREAM, plan.stream, DATABASE_RETRY))
-        if plan.email:
-            steps.append(self._channel(DELIVER_EMAIL, plan.email, EMAIL_RETRY))
-        for user_id, ids in sorted(plan.webhook.items()):
-            steps.append(self._webhook(user_id, ids))
-        await asyncio.gather(*steps)
-
-    async def _channel(self, activity: str, ids: list[int], retry: RetryPolicy) -> None:
-        try:
-            await workflow.execute_activity(
-                activity,
-                DeliverRequest(notification_ids=ids),
-                task_queue=self.state.notifications_queue,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=retry,
-                result_type=DeliveryResult,
-            )
-        except ActivityError as exc:
-            workflow.logger.warning("%s gave up for %s: %s", activity, self.state.source, exc)
-
-    async def _webhook(self, user_id: int, ids: list[int]) -> None:
-        s = self.state
-        try:
-            await workflow.execute_activity(
-                DELIVER_WEBHOOK,
-                WebhookRequest(user_id=user_id, notification_ids=ids),
-                task_queue=s.notifications_queue,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(seconds=s.webhook_backoff_seconds),
-                    backoff_coefficient=2.0,
-                    maximum_interval=timedelta(minutes=5),
-                    maximum_attempts=s.webhook_attempts,
-                ),
-                result_type=DeliveryResult,
-            )
-            return
-        except ActivityError as exc:
-            error = str(exc.cause or exc)
-        failure = await workflow.execute_activity(
-            WEBHOOK_FAILED,
-            WebhookFailure(user_id=user_id, error=error[:500], key=f"{s.source}:{ids[0]}"),
-            task_queue=s.notifications_queue,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DATABASE_RETRY,
-            result_type=WebhookFailureResult,
-        )
-        if failure.notice_source is not None:
-            await start_delivery_child(failure.notice_source, s)
-
     @workflow.query
     def progress(self) -> DeliveryState:
         return self.state
 
 
-async def start_delivery_child(source: str, parent: DeliveryState) -> None:
+@workflow.defn(name="NotificationRelay")
+class NotificationRelayWorkflow:
+    """The standing delivery of every trade batch's notifications (id `notification-relay`).
+
+    A batch marks its notifications in its own transaction; this workflow waits for marked
+    rows (a long-polling activity), delivers them a page at a time and unmarks the page. One
+    workflow for the whole platform instead of one per batch: under load a page covers many
+    batches, so the orchestrator's cost no longer grows with the trade rate. A crash between a
+    delivery and the unmarking re-plans the page; deliveries are idempotent per channel."""
+
+    @workflow.init
+    def __init__(self, state: RelayState) -> None:
+        self.state = state
+
+    @workflow.run
+    async def run(self, state: RelayState) -> None:
+        while True:
+            if self.state.pages_run >= self.state.pages_per_run:
+                self.state.pages_run = 0
+                workflow.continue_as_new(self.state)
+            plan = await self._wait_for_page()
+            if plan.webhook_attempts is not None:
+                self.state.webhook_attempts = plan.webhook_attempts
+            if plan.webhook_backoff_seconds is not None:
+                self.state.webhook_backoff_seconds = plan.webhook_backoff_seconds
+            if plan.count:
+                await deliver_page(plan, self.state, "relay")
+                await self._finish(plan.ids)
+            self.state.pages_run += 1
+            self.state.delivered += plan.count
+
+    async def _wait_for_page(self) -> PagePlan:
+        s = self.state
+        return await workflow.execute_activity(
+            WAIT_FOR_RELAY,
+            RelayRequest(limit=s.page_size, wait_seconds=s.wait_seconds),
+            task_queue=s.notifications_queue,
+            start_to_close_timeout=timedelta(seconds=s.wait_seconds + 30),
+            heartbeat_timeout=timedelta(seconds=10),
+            retry_policy=DATABASE_RETRY,
+            result_type=PagePlan,
+        )
+
+    async def _finish(self, ids: list[int]) -> None:
+        await workflow.execute_activity(
+            FINISH_RELAY,
+            RelayDone(notification_ids=ids),
+            task_queue=self.state.notifications_queue,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DATABASE_RETRY,
+        )
+
+    @workflow.query
+    def progress(self) -> RelayState:
+        return self.state
+
+
+async def start_delivery_child(source: str, settings: ChannelSettings) -> None:
     """Deliver another source on its own (abandoned when this workflow ends)."""
     await workflow.start_child_workflow(
         NotificationDeliveryWorkflow.run,
         DeliveryState(
             source=source,
-            notifications_queue=parent.notifications_queue,
-            webhook_attempts=parent.webhook_attempts,
-            webhook_backoff_seconds=parent.webhook_backoff_seconds,
+            notifications_queue=settings.notifications_queue,
+            webhook_attempts=settings.webhook_attempts,
+            webhook_backoff_seconds=settings.webhook_backoff_seconds,
         ),
         id=notification_delivery_workflow_id(source),
         parent_close_policy=ParentClosePolicy.ABANDON,

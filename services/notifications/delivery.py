@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import Any
 
@@ -44,24 +45,52 @@ class DeliveryError(Exception):
 # ---------------------------------------------------------------- planning a page
 
 
+_PLAN_SELECT = (
+    f"SELECT n.id, n.user_id, n.kind, {PREFERENCE_COLUMNS} FROM notifications n "
+    "JOIN users u ON u.id = n.user_id "
+    "LEFT JOIN notification_settings s ON s.user_id = n.user_id "
+)
+
+
 async def plan_page(source: str, after_id: int, limit: int) -> PagePlan:
-    smtp_on = bool(get_settings().smtp_host)
+    """The next page of one source's notifications, after `after_id`."""
     async with connection() as conn:
         rows = (
             await conn.execute(
-                text(
-                    f"SELECT n.id, n.user_id, n.kind, {PREFERENCE_COLUMNS} FROM notifications n "
-                    "JOIN users u ON u.id = n.user_id "
-                    "LEFT JOIN notification_settings s ON s.user_id = n.user_id "
-                    "WHERE n.source = :s AND n.id > :after ORDER BY n.id LIMIT :n"
-                ),
+                text(_PLAN_SELECT + "WHERE n.source = :s AND n.id > :after ORDER BY n.id LIMIT :n"),
                 {"s": source, "after": after_id, "n": limit},
             )
         ).all()
+    return _plan(rows, after_id)
+
+
+async def plan_relay_page(limit: int) -> PagePlan:
+    """The oldest notifications marked for the relay (trade batches mark theirs)."""
+    async with connection() as conn:
+        rows = (
+            await conn.execute(
+                text(_PLAN_SELECT + "WHERE n.relay ORDER BY n.id LIMIT :n"), {"n": limit}
+            )
+        ).all()
+    return _plan(rows, 0)
+
+
+async def finish_relay(ids: list[int]) -> None:
+    """Unmark a relayed page: every channel has run for it (or given up)."""
+    async with transaction() as conn:
+        await conn.execute(
+            text("UPDATE notifications SET relay = false WHERE id = ANY(:ids) AND relay"),
+            {"ids": ids},
+        )
+
+
+def _plan(rows: Sequence[Any], after_id: int) -> PagePlan:
+    smtp_on = bool(get_settings().smtp_host)
     plan = PagePlan(last_id=int(rows[-1].id) if rows else after_id, count=len(rows))
     for row in rows:
         prefs = preferences_from_row(row)
         nid = int(row.id)
+        plan.ids.append(nid)
         if prefs.wants(row.kind, "stream"):
             plan.stream.append(nid)
         if smtp_on and prefs.wants(row.kind, "email"):

@@ -1,6 +1,7 @@
 """The transactional outbox: notifications and invoices a trade batch causes, written in the
 batch's own transaction (so they exist exactly when the trade does), under the source
-`batch:<market>:<batch>` that the batch's delivery workflow pages through.
+`batch:<market>:<batch>` and marked for the notification relay, the standing workflow that
+delivers every batch's notifications (workflows/notifications.py).
 
 Rejected orders are answered synchronously (409) and never reach the outbox.
 """
@@ -48,7 +49,10 @@ async def insert_notifications(
     source: str,
     notes: Iterable[NewNotification],
     now: datetime | None = None,
+    relay: bool = False,
 ) -> int:
+    """Store notifications under `source`; `relay` hands them to the standing relay workflow
+    (trade batches) instead of the source's own delivery workflow."""
     rows = [
         {
             "u": n.user_id,
@@ -58,14 +62,16 @@ async def insert_notifications(
             "d": json.dumps(n.data),
             "s": source,
             "now": now,
+            "r": relay,
         }
         for n in notes
     ]
     if rows:
         await conn.execute(
             text(
-                "INSERT INTO notifications (user_id, kind, title, body, data, source, created_at) "
-                "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb), :s, coalesce(:now, now()))"
+                "INSERT INTO notifications "
+                "(user_id, kind, title, body, data, source, created_at, relay) "
+                "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb), :s, coalesce(:now, now()), :r)"
             ),
             rows,
         )
@@ -272,7 +278,7 @@ async def record_batch_notifications(
             notes.append(note)
     if work.fills:
         notes += await evaluate_price_alerts(conn, market, work.fills, work.now)
-    recorded = await insert_notifications(conn, source, notes, work.now)
+    recorded = await insert_notifications(conn, source, notes, work.now, relay=True)
     if significant_move is not None:
         recorded += await _notify_holders_of_move(conn, market, source, significant_move, work)
     return recorded
@@ -290,8 +296,9 @@ async def _notify_holders_of_move(
     data = {"market_id": str(market.id), **move}
     result = await conn.execute(
         text(
-            "INSERT INTO notifications (user_id, kind, title, body, data, source, created_at) "
-            "SELECT user_id, 'significant_move', :t, :b, CAST(:d AS jsonb), :s, :now "
+            "INSERT INTO notifications "
+            "(user_id, kind, title, body, data, source, created_at, relay) "
+            "SELECT user_id, 'significant_move', :t, :b, CAST(:d AS jsonb), :s, :now, true "
             "FROM positions WHERE market_id = :m AND position <> 0"
         ),
         {

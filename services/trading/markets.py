@@ -143,15 +143,17 @@ async def start_market_workflow(
     market: Any,
     rollover_events: int = 0,
     trade_engine_queue: str | None = None,
-    orchestrator_queue: str | None = None,
 ) -> None:
+    """Start the market's workflow on the trade-engine queue: its batches run as local
+    activities on the worker that hosts it (see workflows/market.py)."""
     from workflows.market import MARKET_ID, MARKET_STATUS, MarketWorkflow
 
+    state = workflow_state(market, rollover_events, trade_engine_queue)
     await client.start_workflow(
         MarketWorkflow.run,
-        workflow_state(market, rollover_events, trade_engine_queue),
+        state,
         id=market_workflow_id(str(market.id)),
-        task_queue=orchestrator_queue or task_queue("orchestrator"),
+        task_queue=state.config.trade_engine_queue,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(MARKET_ID, str(market.id)),

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import text
 
 from activities.notifications import start_delivery
+from core.db import connection, transaction
 from services.notifications.delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -16,7 +18,7 @@ from services.notifications.delivery import (
     deliver_webhook,
     verify_webhook,
 )
-from tests.helpers import register
+from tests.helpers import Client, register
 from tests.notifications.conftest import SmtpSink, WebhookReceiver, eventually
 from tests.notifications.helpers import deliveries, inbox, kinds, stream_kinds, trader
 from tests.trading.helpers import create_market, order
@@ -174,3 +176,35 @@ async def _find(notes: object, kind: str) -> object:
         if n["kind"] == kind:
             return n
     return None
+
+
+async def _none_marked_for_relay(user: Client) -> bool:
+    async with connection() as conn:
+        marked = await conn.execute(
+            text("SELECT count(*) FROM notifications WHERE user_id = :u AND relay"),
+            {"u": int(user.id)},
+        )
+        return marked.scalar_one() == 0
+
+
+async def test_the_relay_unmarks_what_it_delivered_and_a_replanned_page_sends_nothing_twice(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink, webhooks: WebhookReceiver
+) -> None:
+    admin = await register(api, admin=True)
+    alice, _ = await trader(api, webhooks)
+    mid = (await create_market(api, admin))["id"]
+    for price in ("0.30", "0.31", "0.32"):
+        await order(api, alice, mid, action="buy", side="yes", count=1, price=price)
+    await eventually(lambda: len(smtp_sink.to(alice.email)) == 3)
+    await eventually(lambda: len(webhooks.at(f"ok/{alice.id}")) == 3)
+    assert await eventually(lambda: _none_marked_for_relay(alice))
+
+    # A relay that died after delivering and before unmarking finds the page again.
+    async with transaction() as conn:
+        await conn.execute(
+            text("UPDATE notifications SET relay = true WHERE user_id = :u"), {"u": int(alice.id)}
+        )
+    assert await eventually(lambda: _none_marked_for_relay(alice))
+    assert len(smtp_sink.to(alice.email)) == 3
+    assert len(webhooks.at(f"ok/{alice.id}")) == 3
+    assert await stream_kinds(alice) == ["order_accepted"] * 3

@@ -96,7 +96,7 @@ async def test_two_thousand_holders_are_paid_in_pages_with_visible_progress(
         MarketWorkflow.run,
         state,
         id=market_workflow_id(str(mid)),
-        task_queue=task_queue("orchestrator"),
+        task_queue=task_queue(TRADE_ENGINE),
     )
     await wait_for_status(api, str(mid), "open")
 

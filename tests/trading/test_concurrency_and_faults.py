@@ -131,11 +131,13 @@ async def test_a_market_rolls_over_under_continuous_flow_without_a_failed_reques
 
 
 async def _kill_worker_mid_flow(
-    api: httpx.AsyncClient, temporal_client: Client, queue: str, seed: int
+    api: httpx.AsyncClient, temporal_client: Client, seed: int, standby: bool
 ) -> None:
-    """Run waves of orders on a market whose `queue` worker is a subprocess, SIGKILL that
-    worker once batches are committing, start a new one, and check nothing was lost or
-    doubled."""
+    """Run waves of orders on a market whose trade-engine worker (the host of its workflow and
+    its batches) is a subprocess, SIGKILL that worker once batches are committing, and check
+    nothing was lost or doubled. The flow resumes on a worker started after the kill, or, with
+    `standby`, on a second worker that was polling all along."""
+    queue = "trade-engine"
     users = [await register(api) for _ in range(6)]
     for u in users:
         await fund(u.id, 500 * DOLLARS)
@@ -150,8 +152,7 @@ async def _kill_worker_mid_flow(
     await start_market_workflow(
         temporal_client,
         row,
-        trade_engine_queue=f"{prefix}{queue}" if queue == "trade-engine" else None,
-        orchestrator_queue=f"{prefix}{queue}" if queue == "orchestrator" else None,
+        trade_engine_queue=f"{prefix}{queue}",
     )
     market = str(row.id)
 
@@ -175,9 +176,12 @@ async def _kill_worker_mid_flow(
                 break
             await asyncio.sleep(0.02)
     assert not flow.done()  # the worker dies while orders are still flowing
+    if standby:
+        replacement = spawn_oddsmith("worker", queue, TASK_QUEUE_PREFIX=prefix)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
-    replacement = spawn_oddsmith("worker", queue, TASK_QUEUE_PREFIX=prefix)
+    if not standby:
+        replacement = spawn_oddsmith("worker", queue, TASK_QUEUE_PREFIX=prefix)
     try:
         responses = await asyncio.wait_for(flow, timeout=240)
     finally:
@@ -200,10 +204,10 @@ async def _kill_worker_mid_flow(
 async def test_killing_the_trade_engine_worker_mid_flow_loses_and_doubles_nothing(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    await _kill_worker_mid_flow(api, temporal_client, "trade-engine", seed=42)
+    await _kill_worker_mid_flow(api, temporal_client, seed=42, standby=False)
 
 
-async def test_killing_the_orchestrator_worker_mid_flow_loses_and_doubles_nothing(
+async def test_a_standby_trade_engine_worker_takes_over_a_killed_ones_markets(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    await _kill_worker_mid_flow(api, temporal_client, "orchestrator", seed=900)
+    await _kill_worker_mid_flow(api, temporal_client, seed=900, standby=True)

@@ -51,9 +51,8 @@ async def test_orders_survive_a_temporal_restart(api: httpx.AsyncClient, tmp_pat
             get_settings().model_copy(update={"temporal_address": temporal.address})
         )
         await start_market_workflow(
-            settings_client, row,
-            trade_engine_queue=f"{prefix}trade-engine", orchestrator_queue=f"{prefix}orchestrator",
-        )  # fmt: skip
+            settings_client, row, trade_engine_queue=f"{prefix}trade-engine"
+        )
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=90) as client:
             await wait_healthy(client)
 
