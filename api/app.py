@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import health
 from api.errors import install_error_handlers
-from api.metrics import record_request_metrics
+from api.metrics import RequestMetrics
 from api.openapi import install_openapi
 from api.routes import (
     admin_users,
@@ -24,7 +24,7 @@ from api.routes import (
     wallet,
 )
 from api.routes.stream import StreamFastPath, start_stream_hub, stop_stream_hub
-from api.security import secure_responses
+from api.security import SecureResponses
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
 from core.db import dispose_engine
@@ -48,8 +48,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.middleware("http")(record_request_metrics)
-    app.middleware("http")(secure_responses)
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(SecureResponses)
     if settings.cors_origins:
         # Closed by default: only origins named in CORS_ORIGINS may call from a browser.
         app.add_middleware(

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from api.ratelimit import RateLimiter, retry_after_header
-from core.db import connection
+from core.db import autocommit
 from services.accounts.auth import AuthenticationError, AuthUser, authenticate_token
 
 _bearer = HTTPBearer(auto_error=False, description="A login token or an API key (osk_...)")
@@ -31,7 +31,7 @@ async def _current_user(
         raise ApiError(
             "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    async with connection() as conn:
+    async with autocommit() as conn:
         try:
             user = await authenticate_token(conn, credentials.credentials)
         except AuthenticationError as exc:

@@ -1,11 +1,13 @@
-"""Security basics for every response: headers, and a cap on request bodies."""
+"""Security basics for every response: headers, and a cap on request bodies.
+
+Plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (what `app.middleware("http")` builds)
+runs every request in an extra task with memory streams, a cost paid on every order."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_body
 
@@ -21,22 +23,47 @@ _HEADERS = {
 _DOCS = ("/docs", "/redoc")
 
 
-async def secure_responses(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        return JSONResponse(
-            error_body(
-                "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
-            ),
-            413,
-        )
-    response = await call_next(request)
-    for name, value in _HEADERS.items():
-        response.headers.setdefault(name, value)
-    if not request.url.path.startswith(_DOCS):
-        response.headers.setdefault("Content-Security-Policy", "default-src 'none'")
-    if request.url.path.startswith("/v1/"):
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
+def _headers_for(path: str) -> dict[str, str]:
+    headers = dict(_HEADERS)
+    if not path.startswith(_DOCS):
+        headers["Content-Security-Policy"] = "default-src 'none'"
+    if path.startswith("/v1/"):
+        headers["Cache-Control"] = "no-store"
+    return headers
+
+
+def _body_too_large(scope: Scope) -> bool:
+    declared = Headers(scope=scope).get("content-length")
+    return declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES)
+
+
+class SecureResponses:
+    """Refuses bodies over MAX_BODY_BYTES (413) and sets the security headers a response
+    does not set itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = _headers_for(scope["path"])
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        if _body_too_large(scope):
+            refusal = JSONResponse(
+                error_body(
+                    "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"
+                ),
+                413,
+            )
+            await refusal(scope, receive, send_secured)
+            return
+        await self.app(scope, receive, send_secured)

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "postgresql://postgres@127.0.0.1:5433/oddsmith", validation_alias=_env("DATABASE_URL")
     )
-    database_pool_size: int = Field(10, validation_alias=_env("DATABASE_POOL_SIZE"))
+    database_pool_size: int = Field(20, validation_alias=_env("DATABASE_POOL_SIZE"))
 
     temporal_address: str = Field("127.0.0.1:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))

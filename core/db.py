@@ -14,11 +14,16 @@ _engine: AsyncEngine | None = None
 
 def create_engine(settings: Settings | None = None) -> AsyncEngine:
     settings = settings or get_settings()
+    # Overflow connections are closed when returned, so a pool smaller than the usual
+    # concurrency opens a new connection (a Postgres backend) for most requests: size the pool
+    # for the load, and let the overflow absorb bursts. No pre-ping (three round trips on
+    # every checkout): a connection Postgres dropped fails its first statement, SQLAlchemy
+    # then discards the whole pool, and the caller's retry (an activity's, or a client's
+    # after the API's 503) gets a fresh connection.
     return create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        max_overflow=settings.database_pool_size // 2,
     )
 
 
@@ -48,4 +53,13 @@ async def transaction() -> AsyncIterator[AsyncConnection]:
 async def connection() -> AsyncIterator[AsyncConnection]:
     """A connection for reads (autocommit-free, rolled back at the end)."""
     async with get_engine().connect() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def autocommit() -> AsyncIterator[AsyncConnection]:
+    """A connection whose every statement commits on its own: no BEGIN and ROLLBACK round
+    trips. For hot reads of one statement each (authenticating a request)."""
+    async with get_engine().connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn

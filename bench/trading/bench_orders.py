@@ -27,6 +27,7 @@ import httpx
 from temporalio.worker import Worker
 
 from bench.trading.noop_workflow import NoopWorkflow
+from bench.trading.raw_http import RawHttpConnection
 
 DOLLARS = 1_000_000
 
@@ -142,13 +143,16 @@ async def _create_markets(api: httpx.AsyncClient, admin: dict[str, str], n: int)
 
 
 async def _orders(
-    api: httpx.AsyncClient,
+    base: tuple[str, int],
     traders: list[dict[str, str]],
     markets: list[str],
     clients: int,
     requests: int,
 ) -> tuple[float, float, float, int]:
     rng = random.Random(1)
+    idle: asyncio.Queue[RawHttpConnection] = asyncio.Queue()
+    for _ in range(clients):
+        idle.put_nowait(RawHttpConnection(*base))
 
     async def call(i: int) -> bool:
         body = {
@@ -157,14 +161,20 @@ async def _orders(
             "count": rng.randint(1, 10),
             "price": f"0.{rng.randint(35, 65):02d}",
         }
-        response = await api.post(
-            f"/v1/markets/{markets[i % len(markets)]}/orders",
-            json=body,
-            headers=traders[i % len(traders)],
-        )
-        return response.status_code in (200, 201, 409)
+        connection = await idle.get()
+        try:
+            status = await connection.post_json(
+                f"/v1/markets/{markets[i % len(markets)]}/orders", body, traders[i % len(traders)]
+            )
+        finally:
+            idle.put_nowait(connection)
+        return status in (200, 201, 409)
 
-    return await _measure(clients, requests, call)
+    try:
+        return await _measure(clients, requests, call)
+    finally:
+        while not idle.empty():
+            idle.get_nowait().close()
 
 
 async def _run(clients: int, requests: int) -> None:
@@ -199,14 +209,15 @@ async def _run(clients: int, requests: int) -> None:
             traders = await _setup_traders(api, 16)
             one = await _create_markets(api, admin, 1)
             eight = await _create_markets(api, admin, 8)
-            await _orders(api, traders, one, clients, min(100, requests))  # warm-up
+            http = (settings.api_host, settings.api_port)
+            await _orders(http, traders, one, clients, min(100, requests))  # warm-up
             rows = [
                 ("no-op update, 1 workflow (ceiling)", await _ceiling(clients, requests, 1)),
-                ("orders via API, 1 market", await _orders(api, traders, one, clients, requests)),
+                ("orders via API, 1 market", await _orders(http, traders, one, clients, requests)),
                 ("no-op update, 8 workflows (ceiling)", await _ceiling(clients, requests, 8)),
                 (
                     "orders via API, 8 markets",
-                    await _orders(api, traders, eight, clients, requests),
+                    await _orders(http, traders, eight, clients, requests),
                 ),
             ]
     finally:
