@@ -16,14 +16,14 @@ def create_engine(settings: Settings | None = None) -> AsyncEngine:
     settings = settings or get_settings()
     # Overflow connections are closed when returned, so a pool smaller than the usual
     # concurrency opens a new connection (a Postgres backend) for most requests: size the pool
-    # for the load, and let the overflow absorb bursts. No pre-ping (three round trips on
-    # every checkout): a connection Postgres dropped fails its first statement, SQLAlchemy
-    # then discards the whole pool, and the caller's retry (an activity's, or a client's
-    # after the API's 503) gets a fresh connection.
+    # for the load, and let the overflow absorb bursts. The pre-ping costs a round trip per
+    # checkout; without it, connections Postgres dropped kept failing requests one by one
+    # (tests/trading/test_database_faults.py).
     return create_async_engine(
         settings.async_database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size // 2,
+        pool_pre_ping=True,
     )
 
 
