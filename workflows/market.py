@@ -85,6 +85,8 @@ class MarketWorkflow:
         self.rolling_over = False
         self.updates_this_run = 0
         self.wake = False
+        self.timer: asyncio.Task[None] | None = None
+        self.timer_deadline_us: int | None = None
         # Resolution steps write the market's status in order, one at a time.
         self.resolution_lock = asyncio.Lock()
 
@@ -116,23 +118,37 @@ class MarketWorkflow:
             await self._sleep_until_work()
 
     async def _sleep_until_work(self) -> None:
-        deadline = self._next_deadline_us()
-        timeout = None
-        if deadline is not None:
-            timeout = timedelta(microseconds=max(deadline - self._now_us(), 1_000))
+        self._arm_deadline_timer()
         self.wake = False
-        try:
-            await workflow.wait_condition(
-                lambda: (
-                    bool(self.pending)
-                    or self.wake
-                    or self.market.status == "resolved"
-                    or self._should_roll_over()
-                ),
-                timeout=timeout,
+        await workflow.wait_condition(
+            lambda: (
+                bool(self.pending)
+                or self.wake
+                or self.market.status == "resolved"
+                or self._should_roll_over()
+                or self._deadline_passed()
             )
-        except TimeoutError:
-            pass
+        )
+
+    def _arm_deadline_timer(self) -> None:
+        """One durable timer for the next deadline (open, close, a GTD expiry, the dispute
+        window's end), kept across batches: a timer started and cancelled around every batch
+        would add two commands and two history events to each."""
+        deadline = self._next_deadline_us()
+        if deadline == self.timer_deadline_us and self.timer is not None:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer, self.timer_deadline_us = None, deadline
+        if deadline is not None:
+            delay = max(deadline - self._now_us(), 1_000) / 1_000_000
+            self.timer = asyncio.create_task(asyncio.sleep(delay))
+
+    def _deadline_passed(self) -> bool:
+        if self.timer is None or not self.timer.done():
+            return False
+        self.timer, self.timer_deadline_us = None, None
+        return True
 
     async def _run_batch(self) -> None:
         batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
@@ -194,6 +210,10 @@ class MarketWorkflow:
         if self.market.status not in BEFORE_CLOSE:
             return None
         deadline = int(config.close_time.timestamp() * 1_000_000)
+        if self.market.status not in TRADING:
+            # Orders expire only while the market trades (a paused market's expired orders
+            # go at resume); waking for them earlier would spin on a past deadline.
+            return deadline
         expiries = [o.expires_at_us for o in self.market.resting.values() if o.expires_at_us]
         return min([deadline, *expiries])
 

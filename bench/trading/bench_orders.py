@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from temporalio.worker import Worker
 
+from bench.trading.cpu import cpu_seconds_by_role, per_request_ms
 from bench.trading.noop_workflow import NoopWorkflow
 from bench.trading.raw_http import RawHttpConnection
 
@@ -177,6 +178,20 @@ async def _orders(
             idle.get_nowait().close()
 
 
+async def _deliveries_done(within: float = 120.0) -> None:
+    from sqlalchemy import text
+
+    from core.db import connection
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        async with connection() as conn:
+            waiting = await conn.execute(text("SELECT count(*) FROM notifications WHERE relay"))
+            if waiting.scalar_one() == 0:
+                return
+        await asyncio.sleep(0.2)
+
+
 async def _run(clients: int, requests: int) -> None:
     from cli.devstack import DevStack
     from core.config import get_settings
@@ -211,21 +226,36 @@ async def _run(clients: int, requests: int) -> None:
             eight = await _create_markets(api, admin, 8)
             http = (settings.api_host, settings.api_port)
             await _orders(http, traders, one, clients, min(100, requests))  # warm-up
-            rows = [
-                ("no-op update, 1 workflow (ceiling)", await _ceiling(clients, requests, 1)),
-                ("orders via API, 1 market", await _orders(http, traders, one, clients, requests)),
-                ("no-op update, 8 workflows (ceiling)", await _ceiling(clients, requests, 8)),
+            rows = []
+            costs: dict[str, dict[str, float]] = {}
+            for name, measure in (
+                ("no-op update, 1 workflow (ceiling)", lambda: _ceiling(clients, requests, 1)),
+                (
+                    "orders via API, 1 market",
+                    lambda: _orders(http, traders, one, clients, requests),
+                ),
+                ("no-op update, 8 workflows (ceiling)", lambda: _ceiling(clients, requests, 8)),
                 (
                     "orders via API, 8 markets",
-                    await _orders(http, traders, eight, clients, requests),
+                    lambda: _orders(http, traders, eight, clients, requests),
                 ),
-            ]
+            ):
+                before = cpu_seconds_by_role()
+                rows.append((name, await measure()))
+                # Confirmations (stream, email) are delivered after the answers: count their
+                # cost here, and keep it out of the next row.
+                await _deliveries_done()
+                costs[name] = per_request_ms(before, cpu_seconds_by_role(), requests)
     finally:
         await asyncio.to_thread(stack.stop)
     print(f"\n{clients} concurrent clients, {requests} requests each row (2-core machine)\n")
     print(f"{'what':40} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
     for name, (rate, p50, p99, failed) in rows:
         print(f"{name:40} {rate:8.1f} {p50:8.1f} {p99:8.1f} {failed:7d}")
+    print("\nCPU ms per request, by process (idle work over the same time included)")
+    for name, by_role in costs.items():
+        parts = ", ".join(f"{role} {ms:.2f}" for role, ms in by_role.items())
+        print(f"{name}: total {sum(by_role.values()):.2f} = {parts}")
     for label, ceiling, ours in (
         ("1 market", rows[0][1], rows[1][1]),
         ("8 markets", rows[2][1], rows[3][1]),

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import get_settings
-from core.db import connection, transaction
+from core.db import autocommit, connection, transaction
 from models.notifications import DeliveryResult, PagePlan, WebhookFailureResult
 from services.notifications.outbox import NewNotification, insert_notifications
 from services.notifications.preferences import PREFERENCE_COLUMNS, preferences_from_row
@@ -115,17 +115,25 @@ async def _undelivered(conn: AsyncConnection, ids: list[int], channel: str) -> l
     return list(rows)
 
 
+_MARK = text(
+    "INSERT INTO deliveries (notification_id, channel, status, detail) "
+    "SELECT unnest(CAST(:ids AS bigint[])), :c, :s, :d ON CONFLICT DO NOTHING"
+)
+
+
 async def _mark(ids: list[int], channel: str, status: str, detail: str = "") -> None:
     if not ids:
         return
-    async with transaction() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO deliveries (notification_id, channel, status, detail) "
-                "SELECT unnest(CAST(:ids AS bigint[])), :c, :s, :d ON CONFLICT DO NOTHING"
-            ),
-            {"ids": ids, "c": channel, "s": status, "d": detail},
-        )
+    async with autocommit() as conn:
+        await _mark_on(conn, ids, channel, status, detail)
+
+
+async def _mark_on(
+    conn: AsyncConnection, ids: list[int], channel: str, status: str, detail: str = ""
+) -> None:
+    """Record deliveries on an autocommit connection: each mark is durable at once, so one
+    connection serves a whole page's sends (a crash re-sends at most the message in flight)."""
+    await conn.execute(_MARK, {"ids": ids, "c": channel, "s": status, "d": detail})
 
 
 def public_payload(row: Any) -> dict[str, Any]:
@@ -209,14 +217,15 @@ async def deliver_email(ids: list[int]) -> DeliveryResult:
         await smtp.connect()
         if settings.smtp_username:
             await smtp.login(settings.smtp_username, settings.smtp_password)
-        for row in rows:
-            try:
-                await smtp.send_message(email_message(row, settings.mail_from))
-            except aiosmtplib.SMTPException as exc:
-                errors.append(f"notification {row.id}: {exc}")
-                continue
-            sent.append(int(row.id))
-            await _mark([int(row.id)], "email", "sent")
+        async with autocommit() as conn:
+            for row in rows:
+                try:
+                    await smtp.send_message(email_message(row, settings.mail_from))
+                except aiosmtplib.SMTPException as exc:
+                    errors.append(f"notification {row.id}: {exc}")
+                    continue
+                sent.append(int(row.id))
+                await _mark_on(conn, [int(row.id)], "email", "sent")
     finally:
         if smtp.is_connected:
             try:
@@ -274,7 +283,7 @@ async def deliver_webhook(user_id: int, ids: list[int]) -> DeliveryResult:
         await _mark([int(r.id) for r in rows], "webhook", "skipped", "webhook off")
         return DeliveryResult(skipped=len(ids))
     sent = 0
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10) as client, autocommit() as conn:
         for row in rows:
             body = json.dumps({"user_id": str(user_id), **public_payload(row)}).encode()
             headers = {
@@ -289,7 +298,7 @@ async def deliver_webhook(user_id: int, ids: list[int]) -> DeliveryResult:
                 raise DeliveryError(f"webhook {prefs.webhook_url}: {exc!r}") from exc
             if not 200 <= response.status_code < 300:
                 raise DeliveryError(f"webhook {prefs.webhook_url} answered {response.status_code}")
-            await _mark([int(row.id)], "webhook", "sent")
+            await _mark_on(conn, [int(row.id)], "webhook", "sent")
             sent += 1
     if sent:
         async with transaction() as conn:

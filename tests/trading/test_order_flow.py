@@ -204,6 +204,37 @@ async def test_closing_cancels_resting_orders_and_refuses_new_ones(api: httpx.As
     assert client_close.status_code == 403
 
 
+async def test_an_order_expiring_while_paused_goes_at_resume_and_the_market_waits_quietly(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    admin, (alice,), mid = await _market_with_traders(api, 1)
+    expires = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    placed = await order(
+        api, alice, mid, action="buy", side="yes", count=5, price="0.30",
+        time_in_force="gtd", expires_at=expires,
+    )  # fmt: skip
+    assert (await api.post(f"/v1/markets/{mid}/pause", headers=admin.headers)).status_code == 200
+    handle = temporal_client.get_workflow_handle(market_workflow_id(mid))
+    await asyncio.sleep(1.5)
+    events_then = len((await handle.fetch_history()).events)
+    await asyncio.sleep(1.5)
+    # Paused past the expiry: no timer spins on the past deadline (nothing is recorded).
+    assert len((await handle.fetch_history()).events) == events_then
+    order_url = f"/v1/orders/{placed.json()['id']}"
+    assert (await api.get(order_url, headers=alice.headers)).json()["status"] == "resting"
+    assert (await api.post(f"/v1/markets/{mid}/resume", headers=admin.headers)).status_code == 200
+    for _ in range(100):
+        status = (await api.get(order_url, headers=alice.headers)).json()["status"]
+        if status != "resting":
+            break
+        await asyncio.sleep(0.1)
+    assert status == "expired"
+    assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
+
+
 async def test_pause_and_resume(api: httpx.AsyncClient) -> None:
     admin, (alice,), mid = await _market_with_traders(api, 1)
     assert (await api.post(f"/v1/markets/{mid}/pause", headers=admin.headers)).json()[
