@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 import aiosmtplib
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.config import get_settings
 from core.db import autocommit, connection, transaction
 from models.notifications import DeliveryResult, PagePlan, WebhookFailureResult
+from services.notifications.mail import recipient, render_email
 from services.notifications.outbox import NewNotification, insert_notifications
 from services.notifications.preferences import PREFERENCE_COLUMNS, preferences_from_row
 from services.streaming.user_events import write_user_events
@@ -184,21 +185,6 @@ async def deliver_stream(ids: list[int]) -> DeliveryResult:
 # ---------------------------------------------------------------- email
 
 
-def email_message(row: Any, mail_from: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = mail_from
-    message["To"] = row.email or row.account_email
-    message["Subject"] = row.title
-    message["Message-ID"] = f"<notification-{row.id}@oddsmith>"
-    message["X-Oddsmith-Kind"] = row.kind
-    lines = [row.body, ""]
-    for key, value in (row.data or {}).items():
-        if value is not None:
-            lines.append(f"{key}: {value}")
-    message.set_content("\n".join(lines) + "\n")
-    return message
-
-
 async def deliver_email(ids: list[int]) -> DeliveryResult:
     settings = get_settings()
     async with connection() as conn:
@@ -207,6 +193,7 @@ async def deliver_email(ids: list[int]) -> DeliveryResult:
         return DeliveryResult(skipped=len(ids))
     sent: list[int] = []
     errors: list[str] = []
+    sender = parseaddr(settings.mail_from)[1]
     smtp = aiosmtplib.SMTP(
         hostname=settings.smtp_host,
         port=settings.smtp_port,
@@ -220,7 +207,9 @@ async def deliver_email(ids: list[int]) -> DeliveryResult:
         async with autocommit() as conn:
             for row in rows:
                 try:
-                    await smtp.send_message(email_message(row, settings.mail_from))
+                    await smtp.sendmail(
+                        sender, [recipient(row)], render_email(row, settings.mail_from)
+                    )
                 except aiosmtplib.SMTPException as exc:
                     errors.append(f"notification {row.id}: {exc}")
                     continue
