@@ -76,7 +76,11 @@ def _reject(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, type=code, non_retryable=True)
 
 
-@workflow.defn(name="Market")
+# Outside the sandbox: under order load, entering it for every payload of every update (the
+# SDK's serialization context) cost the trade-engine worker about as much CPU as the batches'
+# database work. The module is pure (time and ids come from `workflow`), and
+# tests/trading/test_replay.py replays a busy market's history to guard its determinism.
+@workflow.defn(name="Market", sandboxed=False)
 class MarketWorkflow:
     @workflow.init
     def __init__(self, state: MarketWorkflowState) -> None:
