@@ -173,28 +173,49 @@ class NotificationRelayWorkflow:
     rows (a long-polling activity), delivers them a page at a time and unmarks the page. One
     workflow for the whole platform instead of one per batch: under load a page covers many
     batches, so the orchestrator's cost no longer grows with the trade rate. A crash between a
-    delivery and the unmarking re-plans the page; deliveries are idempotent per channel."""
+    delivery and the unmarking re-plans the page; deliveries are idempotent per channel.
+
+    The stream is delivered before the page is unmarked. Email and webhooks, which retry with
+    backoff against servers that may be down, carry on in the background (their activities are
+    in this workflow's history from the moment they are scheduled), so a failing receiver
+    never holds up the next page; past MAX_IN_FLIGHT of them the relay waits, and it lets them
+    all finish before it continues as new."""
+
+    MAX_IN_FLIGHT = 50
 
     @workflow.init
     def __init__(self, state: RelayState) -> None:
         self.state = state
+        self.in_flight: set[asyncio.Task[None]] = set()
 
     @workflow.run
     async def run(self, state: RelayState) -> None:
         while True:
             if self.state.pages_run >= self.state.pages_per_run:
+                await workflow.wait_condition(lambda: not self.in_flight)
                 self.state.pages_run = 0
                 workflow.continue_as_new(self.state)
+            await workflow.wait_condition(lambda: len(self.in_flight) < self.MAX_IN_FLIGHT)
             plan = await self._wait_for_page()
             if plan.webhook_attempts is not None:
                 self.state.webhook_attempts = plan.webhook_attempts
             if plan.webhook_backoff_seconds is not None:
                 self.state.webhook_backoff_seconds = plan.webhook_backoff_seconds
             if plan.count:
-                await deliver_page(plan, self.state, "relay")
+                await self._deliver(plan)
                 await self._finish(plan.ids)
             self.state.pages_run += 1
             self.state.delivered += plan.count
+
+    async def _deliver(self, plan: PagePlan) -> None:
+        stream = PagePlan(last_id=plan.last_id, count=plan.count, stream=plan.stream)
+        slow = plan.model_copy(update={"stream": []})
+        if stream.stream:
+            await deliver_page(stream, self.state, "relay")
+        if slow.email or slow.webhook:
+            task = asyncio.create_task(deliver_page(slow, self.state, "relay"))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
 
     async def _wait_for_page(self) -> PagePlan:
         s = self.state
