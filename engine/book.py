@@ -18,6 +18,11 @@ from .types import (
     TimeInForce,
 )
 
+#: builds a NamedTuple from one tuple in C, skipping its Python-level ``__new__``
+_new = tuple.__new__
+_BID = BookSide.BID
+_ASK = BookSide.ASK
+
 
 class UserBook:
     """One user's state in one market: cash, position and commitments.
@@ -144,30 +149,33 @@ class Order:
         self.trades = 0
 
     def snapshot(self) -> OrderState:
-        return OrderState(
-            self.order_id,
-            self.user.user_id,
-            self.action,
-            self.side,
-            BookSide.BID if self.is_bid else BookSide.ASK,
-            self.type,
-            self.tif,
-            self.yes_price,
-            self.count,
-            self.filled,
-            self.remaining,
-            self.notional,
-            self.status,
-            self.reason,
-            self.taker_fees,
-            self.maker_fees,
-            self.taker_basis,
-            self.maker_basis,
-            self.hold_cash,
-            self.hold_contracts,
-            self.seq,
-            self.expires_at,
-            self.post_only,
-            self.reduce_only,
-            self.stp,
+        return _new(
+            OrderState,
+            (
+                self.order_id,
+                self.user.user_id,
+                self.action,
+                self.side,
+                _BID if self.is_bid else _ASK,
+                self.type,
+                self.tif,
+                self.yes_price,
+                self.count,
+                self.filled,
+                self.remaining,
+                self.notional,
+                self.status,
+                self.reason,
+                self.taker_fees,
+                self.maker_fees,
+                self.taker_basis,
+                self.maker_basis,
+                self.hold_cash,
+                self.hold_contracts,
+                self.seq,
+                self.expires_at,
+                self.post_only,
+                self.reduce_only,
+                self.stp,
+            ),
         )
