@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
-from .book import Order, UserBook
+from .book import Order, UserBook, new_order
 from .errors import (
     DUPLICATE_ORDER,
     INSUFFICIENT_FUNDS,
@@ -268,7 +268,7 @@ class MarketEngine:
             holds_side = -user.position if is_bid else user.position
             if holds_side - user.committed < state.held_contracts:
                 raise _bad("restored order holds contracts the user does not have")
-        o = Order(
+        o = new_order(
             state.order_id,
             user,
             is_bid,
@@ -504,7 +504,7 @@ class MarketEngine:
             ):
                 crosses = False
             if not crosses:
-                o = Order(
+                o = new_order(
                     order_id,
                     user,
                     is_bid,
@@ -551,7 +551,7 @@ class MarketEngine:
 
         # ---- commit: from here on the order is accepted
         self._seq = seq = self._seq + 1
-        o = Order(
+        o = new_order(
             order_id,
             user,
             is_bid,
@@ -949,15 +949,14 @@ class MarketEngine:
 
     def _match(self, o: Order, max_cost: int | None, ctx: _Ctx) -> None:
         """Fill a taker against the book (and the AMM) until its limit, count or budget."""
-        user = o.user
+        user = o.user  # noted in ctx.start by place()
         tick = self.tick
         n = self._n
-        limit = o.yes_price
+        limit_lvl = o.yes_price // tick
         is_bid = o.is_bid
         amm = self._amm
         own_yes = o.side is _YES
         spent = 0
-        self._note_user(user, ctx)
         if is_bid:
             books = self._asks
             qty = self._ask_qty
@@ -965,26 +964,25 @@ class MarketEngine:
             books = self._bids
             qty = self._bid_qty
         while o.remaining:
+            # the best opposite level, if within the limit (an empty side's index, n for asks
+            # and 0 for bids, never is)
             if is_bid:
                 lvl = self._best_ask
-                book_price: int | None = lvl * tick if lvl < n else None
-                if book_price is not None and book_price > limit:
-                    book_price = None
+                within = lvl <= limit_lvl
             else:
                 lvl = self._best_bid
-                book_price = lvl * tick if lvl else None
-                if book_price is not None and book_price < limit:
-                    book_price = None
+                within = lvl >= limit_lvl
             if amm is not None:
-                k = self._amm_run(o, book_price, max_cost, spent)
+                k = self._amm_run(o, lvl * tick if within else None, max_cost, spent)
                 if k < 0:
                     o.reason = CancelReason.MAX_COST
                     break
                 if k:
                     spent += self._fill_amm(o, k, ctx)
                     continue
-            if book_price is None:
+            if not within:
                 break
+            book_price = lvl * tick
             dq = books[lvl]
             assert dq is not None
             m = dq[0]
@@ -1361,6 +1359,7 @@ class MarketEngine:
         start = ctx.start
         if mu.user_id not in start:  # the taker was noted when matching began
             start[mu.user_id] = (mu, mu.position, mu.committed)
+        no_price = MICRO - price
         taker_is_bid = o.is_bid
         if taker_is_bid:
             bid, ask, bu, au = o, m, tu, mu
@@ -1386,17 +1385,13 @@ class MarketEngine:
         bu.position = bpos + k
         au.position = apos - k
         postings = ctx.postings
-        fills = ctx.fills
-        no_price = MICRO - price
+        append = postings.append
         variance = price * no_price
         taker_yes = o.side is _YES
         maker_yes = m.side is _YES
         tnum = self._taker_num
-        tdiv = self._taker_div
         mnum = self._maker_num
-        mdiv = self._maker_div
         taker_id = o.order_id
-        book_side = _BID if taker_is_bid else _ASK
         fees = 0
         for kind, s, b_close, a_close in segs:
             y = price * s
@@ -1405,19 +1400,19 @@ class MarketEngine:
                 tpay, mpay = (y, nv) if taker_is_bid else (nv, y)
                 o.hold_cash -= tpay
                 tu.available -= tpay
-                postings.append(_new(Posting, (tu.available_ref, ESCROW, tpay, _MINT)))
+                append(_new(Posting, (tu.available_ref, ESCROW, tpay, _MINT)))
                 m.hold_cash -= mpay
                 mu.reserved -= mpay
-                postings.append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
+                append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
                 self.escrow += s * MICRO
                 self.open_interest += s
             elif kind is _K_MERGE:
                 self.escrow -= s * MICRO
                 self.open_interest -= s
                 bu.available += nv
-                postings.append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
+                append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
                 au.available += y
-                postings.append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
+                append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
             else:  # transfer: the side that opens pays the side that closes
                 if b_close:  # bid sells NO, ask buys NO
                     amount, payee, taker_pays = nv, bu, not taker_is_bid
@@ -1427,33 +1422,29 @@ class MarketEngine:
                     o.hold_cash -= amount
                     assert o.hold_cash >= 0, "order paid more than it held"
                     tu.available -= amount
-                    postings.append(
-                        _new(Posting, (tu.available_ref, payee.available_ref, amount, _TRADE))
-                    )
+                    append(_new(Posting, (tu.available_ref, payee.available_ref, amount, _TRADE)))
                 else:
                     m.hold_cash -= amount
                     assert m.hold_cash >= 0, "order paid more than it held"
                     mu.reserved -= amount
-                    postings.append(
-                        _new(Posting, (mu.reserved_ref, payee.available_ref, amount, _TRADE))
-                    )
+                    append(_new(Posting, (mu.reserved_ref, payee.available_ref, amount, _TRADE)))
                 payee.available += amount
             var_total = variance * s
-            # taker: stats and fee (paid from available cash, within the budget checked)
+            # taker: stats and fee (paid from available cash, within the budget checked).  An
+            # order takes only while it is placed, from a zero basis, so the fees it has paid
+            # are exactly ceil_to_cent(rate x basis so far): one division instead of two.
             o.filled += s
             o.notional += y if taker_yes else nv
-            old = o.taker_basis
-            o.taker_basis = old + var_total
+            basis = o.taker_basis + var_total
+            o.taker_basis = basis
             taker_fee = 0
             if tnum:
-                taker_fee = (
-                    -(-(tnum * (old + var_total)) // tdiv) + (-(tnum * old) // tdiv)
-                ) * _CENT
+                taker_fee = -(-(tnum * basis) // self._taker_div) * _CENT - o.taker_fees
                 if taker_fee:
                     o.taker_fees += taker_fee
                     o.hold_cash -= taker_fee
                     tu.available -= taker_fee
-                    postings.append(_new(Posting, (tu.available_ref, FEES, taker_fee, _FEE)))
+                    append(_new(Posting, (tu.available_ref, FEES, taker_fee, _FEE)))
             # maker: stats and fee (paid from its hold)
             m.filled += s
             m.notional += y if maker_yes else nv
@@ -1461,32 +1452,27 @@ class MarketEngine:
             m.maker_basis = old + var_total
             maker_fee = 0
             if mnum:
-                maker_fee = (
-                    -(-(mnum * (old + var_total)) // mdiv) + (-(mnum * old) // mdiv)
-                ) * _CENT
+                d = self._maker_div
+                maker_fee = (-(-(mnum * (old + var_total)) // d) + (-(mnum * old) // d)) * _CENT
                 if maker_fee:
                     m.maker_fees += maker_fee
                     m.hold_cash -= maker_fee
                     assert m.hold_cash >= 0, "order paid more than it held"
                     mu.reserved -= maker_fee
-                    postings.append(_new(Posting, (mu.reserved_ref, FEES, maker_fee, _FEE)))
+                    append(_new(Posting, (mu.reserved_ref, FEES, maker_fee, _FEE)))
             fees += taker_fee + maker_fee
             o.trades += 1
-            t_close, m_close = (b_close, a_close) if taker_is_bid else (a_close, b_close)
-            # a side that closes trades its own contracts: the bid sells NO, the ask sells YES
-            if b_close:
-                b_side, b_price = _NO, no_price
-            else:
-                b_side, b_price = _YES, price
-            if a_close:
-                a_side, a_price = _YES, price
-            else:
-                a_side, a_price = _NO, no_price
+            # a side that closes sells what it holds (the bid NO, the ask YES); one that opens
+            # buys (the bid YES, the ask NO)
             if taker_is_bid:
-                t_side, t_price, m_side, m_price = b_side, b_price, a_side, a_price
+                t_close, m_close = b_close, a_close
+                t_side, t_price = (_NO, no_price) if b_close else (_YES, price)
+                m_side, m_price = (_YES, price) if a_close else (_NO, no_price)
             else:
-                t_side, t_price, m_side, m_price = a_side, a_price, b_side, b_price
-            fills.append(
+                t_close, m_close = a_close, b_close
+                t_side, t_price = (_YES, price) if a_close else (_NO, no_price)
+                m_side, m_price = (_NO, no_price) if b_close else (_YES, price)
+            ctx.fills.append(
                 _new(
                     Fill,
                     (
@@ -1497,7 +1483,7 @@ class MarketEngine:
                         kind,
                         taker_id,
                         tu.user_id,
-                        book_side,
+                        _BID if taker_is_bid else _ASK,
                         t_side,
                         t_price,
                         0 if t_close else s,
