@@ -91,7 +91,7 @@ def _fee(num: int, den: int, basis: int) -> int:
     return -(-(num * basis) // (den * _FEE_DIV)) * _CENT
 
 
-def _segments(k: int, cb: int, ca: int) -> tuple[tuple[FillKind, int, bool, bool], ...]:
+def _segments(k: int, cb: int, ca: int) -> list[tuple[FillKind, int, bool, bool]]:
     """Split a match of ``k`` contracts, of which the bid closes ``cb`` and the ask ``ca``,
     into (kind, count, bid closes, ask closes) segments: merge, then transfer, then mint."""
     segs: list[tuple[FillKind, int, bool, bool]] = []
@@ -105,7 +105,7 @@ def _segments(k: int, cb: int, ca: int) -> tuple[tuple[FillKind, int, bool, bool
     hi = cb if cb > ca else ca
     if k > hi:
         segs.append((_K_MINT, k - hi, False, False))
-    return tuple(segs)
+    return segs
 
 
 def _by_seq(o: Order) -> int:
@@ -1373,9 +1373,9 @@ class MarketEngine:
         ca = apos if apos > 0 else 0  # contracts the ask closes (it holds YES)
         if ca > k:
             ca = k
-        segs: tuple[tuple[FillKind, int, bool, bool], ...]  # kind, count, bid/ask closes
+        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid/ask closes
         if not cb and not ca:
-            segs = ((_K_MINT, k, False, False),)
+            segs = [(_K_MINT, k, False, False)]
         else:
             if cb:
                 self._close_from(bid, bu, cb, ctx)
