@@ -749,19 +749,24 @@ class MarketEngine:
                 pos_d[uid] = u.position - pos0
             if u.committed != com0:
                 held_d[uid] = u.committed - com0
-        return PlaceResult(
-            o.snapshot(),
-            ctx.fills,
-            [t.snapshot() for t in ctx.touched.values() if t is not o],
-            postings,
-            pos_d,
-            held_d,
-            self.escrow - escrow0,
-            self.fees_collected - fees0,
-            self._amm_user.available - amm0,
-            bb * tick if bb else None,
-            ba * tick if ba < self._n else None,
-            self.last_price,
+        return _new(
+            PlaceResult,
+            (
+                o.snapshot(),
+                ctx.fills,
+                [t.snapshot() for t in ctx.touched.values() if t is not o],
+                postings,
+                pos_d,
+                held_d,
+                self.escrow - escrow0,
+                self.fees_collected - fees0,
+                self._amm_user.available - amm0,
+                bb * tick if bb else None,
+                ba * tick if ba < self._n else None,
+                self.last_price,
+                None,
+                None,
+            ),
         )
 
     def _rest(self, o: Order, sort: bool) -> None:
