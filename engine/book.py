@@ -20,6 +20,7 @@ from .types import (
 
 #: builds a NamedTuple from one tuple in C, skipping its Python-level ``__new__``
 _new = tuple.__new__
+#: a bare instance, for ``new_order`` to fill in
 _alloc = object.__new__
 _BID = BookSide.BID
 _ASK = BookSide.ASK
@@ -66,7 +67,10 @@ class UserBook:
 
 
 class Order:
-    """A live order inside the engine (the taker while it matches, or a resting order)."""
+    """A live order inside the engine (the taker while it matches, or a resting order).
+
+    Made by ``new_order``.
+    """
 
     __slots__ = (
         "action",

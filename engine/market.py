@@ -1223,21 +1223,7 @@ class MarketEngine:
         else:
             taker, maker, tu, mu = ask, bid, au, bu
         assert taker is not None
-        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid closes, ask closes
-        if not cb and not ca:
-            segs = [(_K_MINT, k, False, False)]
-        else:
-            segs = []
-            both = cb if cb < ca else ca
-            if both:
-                segs.append((_K_MERGE, both, True, True))
-            if cb > ca:
-                segs.append((_K_TRANSFER, cb - ca, True, False))
-            elif ca > cb:
-                segs.append((_K_TRANSFER, ca - cb, False, True))
-            hi = cb if cb > ca else ca
-            if k > hi:
-                segs.append((_K_MINT, k - hi, False, False))
+        segs = _segments(k, cb, ca)
         postings = ctx.postings
         fills = ctx.fills
         tnum = self._taker_num
