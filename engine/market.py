@@ -8,7 +8,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 
-from .book import Order, UserBook
+from .book import Order, UserBook, new_order
 from .errors import (
     DUPLICATE_ORDER,
     INSUFFICIENT_FUNDS,
@@ -46,6 +46,8 @@ from .types import (
 
 MICRO = 1_000_000
 _CENT = 10_000
+#: builds a NamedTuple result from one tuple in C, skipping its Python-level ``__new__``
+_new = tuple.__new__
 _FEE_DIV = 10_000_000_000
 _MAX_VAR = 250_000_000_000
 
@@ -87,6 +89,23 @@ def _fee(num: int, den: int, basis: int) -> int:
     if num == 0 or basis <= 0:
         return 0
     return -(-(num * basis) // (den * _FEE_DIV)) * _CENT
+
+
+def _segments(k: int, cb: int, ca: int) -> list[tuple[FillKind, int, bool, bool]]:
+    """Split a match of ``k`` contracts, of which the bid closes ``cb`` and the ask ``ca``,
+    into (kind, count, bid closes, ask closes) segments: merge, then transfer, then mint."""
+    segs: list[tuple[FillKind, int, bool, bool]] = []
+    both = cb if cb < ca else ca
+    if both:
+        segs.append((_K_MERGE, both, True, True))
+    if cb > ca:
+        segs.append((_K_TRANSFER, cb - ca, True, False))
+    elif ca > cb:
+        segs.append((_K_TRANSFER, ca - cb, False, True))
+    hi = cb if cb > ca else ca
+    if k > hi:
+        segs.append((_K_MINT, k - hi, False, False))
+    return segs
 
 
 def _by_seq(o: Order) -> int:
@@ -152,6 +171,13 @@ class MarketEngine:
         self._n = n = MICRO // tick
         self._taker_num, self._taker_den = normalize_rate(params.taker_fee_rate)
         self._maker_num, self._maker_den = normalize_rate(params.maker_fee_rate)
+        # fee divisors, precomputed for the per-fill fee step (see ``_fee``)
+        self._taker_div = self._taker_den * _FEE_DIV
+        self._maker_div = self._maker_den * _FEE_DIV
+        # per price level, the largest P x (1 - P) a bid / an ask resting there can trade at
+        # (its worst-case fee basis per contract, see ``worst_variance``)
+        self._bid_var = [worst_variance(i * tick, True) for i in range(n + 1)]
+        self._ask_var = [worst_variance(i * tick, False) for i in range(n + 1)]
         # books[0] = bids, books[1] = asks, each a list indexed by price level (price // tick)
         self._bids: list[deque[Order] | None] = [None] * (n + 1)
         self._asks: list[deque[Order] | None] = [None] * (n + 1)
@@ -242,7 +268,7 @@ class MarketEngine:
             holds_side = -user.position if is_bid else user.position
             if holds_side - user.committed < state.held_contracts:
                 raise _bad("restored order holds contracts the user does not have")
-        o = Order(
+        o = new_order(
             state.order_id,
             user,
             is_bid,
@@ -385,6 +411,7 @@ class MarketEngine:
             if price.__class__ is not int or not 0 < price < MICRO or price % tick:
                 raise _bad(f"price must be an int in (0, 1_000_000) on tick {tick}")
         is_bid = (action is _BUY) == (side is _YES)
+        post_only = req.post_only
         if otype is _LIMIT:
             if price is None:
                 raise _bad("limit order needs a price")
@@ -398,33 +425,35 @@ class MarketEngine:
                 tif = _IOC
             elif tif is not _IOC and tif is not _FOK:
                 raise _bad("a market order is IOC or FOK")
-            if req.post_only:
+            if post_only:
                 raise _bad("a market order cannot be post_only")
         expires_at = req.expires_at
-        if tif is _GTD:
-            if expires_at is None or expires_at.__class__ is not int:
-                raise _bad("GTD order needs an int expires_at")
-        elif expires_at is not None:
-            raise _bad("expires_at is only for GTD orders")
-        if req.post_only and (tif is _IOC or tif is _FOK):
-            raise _bad("post_only orders must be able to rest")
         max_cost = req.max_cost
-        if max_cost is not None:
-            if max_cost.__class__ is not int or max_cost <= 0:
-                raise _bad("max_cost must be a positive int")
-            if action is not _BUY:
-                raise _bad("max_cost applies to buy orders")
-            if tif is not _IOC:
-                raise _bad("max_cost is for IOC (market) orders")
-        if tif is _GTD and expires_at <= now:  # type: ignore[operator]
-            return self._rejected(
-                req,
-                (action, side, otype, tif, stp),
-                is_bid,
-                yes_limit,
-                ORDER_EXPIRED,
-                "order already expired",
-            )
+        # a plain GTC order (nearly all of them) has none of the terms checked here
+        if tif is not _GTC or expires_at is not None or max_cost is not None or post_only:
+            if tif is _GTD:
+                if expires_at is None or expires_at.__class__ is not int:
+                    raise _bad("GTD order needs an int expires_at")
+            elif expires_at is not None:
+                raise _bad("expires_at is only for GTD orders")
+            if post_only and (tif is _IOC or tif is _FOK):
+                raise _bad("post_only orders must be able to rest")
+            if max_cost is not None:
+                if max_cost.__class__ is not int or max_cost <= 0:
+                    raise _bad("max_cost must be a positive int")
+                if action is not _BUY:
+                    raise _bad("max_cost applies to buy orders")
+                if tif is not _IOC:
+                    raise _bad("max_cost is for IOC (market) orders")
+            if tif is _GTD and expires_at <= now:  # type: ignore[operator]
+                return self._rejected(
+                    req,
+                    (action, side, otype, tif, stp),
+                    is_bid,
+                    yes_limit,
+                    ORDER_EXPIRED,
+                    "order already expired",
+                )
 
         # ---- admission
         user = self._users.get(user_id)
@@ -434,7 +463,8 @@ class MarketEngine:
         free = (-pos if is_bid else pos) - user.committed
         if free < 0:
             free = 0
-        if req.reduce_only:
+        reduce_only = req.reduce_only
+        if reduce_only:
             if free == 0:
                 return self._rejected(
                     req,
@@ -446,16 +476,18 @@ class MarketEngine:
                 )
             if count > free:
                 count = free
+        lvl = yes_limit // tick
         if is_bid:
-            ba = self._best_ask
-            crosses = ba < self._n and ba * tick <= yes_limit
+            crosses = self._best_ask <= lvl  # an empty ask side has _best_ask == n, above lvl
+            fee_var = self._bid_var[lvl]
+            cash_per = yes_limit
         else:
-            bb = self._best_bid
-            crosses = bb > 0 and bb * tick >= yes_limit
-        amm = self._amm
-        if not crosses and amm is not None:
+            crosses = self._best_bid >= lvl  # an empty bid side has _best_bid == 0, below lvl
+            fee_var = self._ask_var[lvl]
+            cash_per = MICRO - yes_limit
+        if not crosses and self._amm is not None:
             crosses = self._amm_quote(is_bid, yes_limit) > 0
-        if req.post_only and crosses:
+        if post_only and crosses:
             return self._rejected(
                 req,
                 (action, side, otype, tif, stp),
@@ -464,61 +496,62 @@ class MarketEngine:
                 WOULD_TAKE,
                 "post_only order would take",
             )
-        if tif is _FOK and crosses and self._fillable(user, is_bid, yes_limit, count, stp) < count:
-            crosses = False
-        if not crosses and (tif is _IOC or tif is _FOK):
-            o = Order(
-                order_id,
-                user,
-                is_bid,
-                yes_limit,
-                0,
-                action,
-                side,
-                otype,
-                tif,
-                count,
-                0,
-                expires_at,
-                req.post_only,
-                req.reduce_only,
-                stp,
-            )
-            o.status = _CANCELLED
-            o.reason = CancelReason.UNFILLED
-            return self._result(o, None, [])
+        if tif is _IOC or tif is _FOK:
+            if (
+                tif is _FOK
+                and crosses
+                and self._fillable(user, is_bid, yes_limit, count, stp) < count
+            ):
+                crosses = False
+            if not crosses:
+                o = new_order(
+                    order_id,
+                    user,
+                    is_bid,
+                    yes_limit,
+                    0,
+                    action,
+                    side,
+                    otype,
+                    tif,
+                    count,
+                    0,
+                    expires_at,
+                    post_only,
+                    reduce_only,
+                    stp,
+                )
+                o.status = _CANCELLED
+                o.reason = CancelReason.UNFILLED
+                return self._result(o, None, [])
         hold_contracts = count if count < free else free
-        cash_per = yes_limit if is_bid else MICRO - yes_limit
         cash = (count - hold_contracts) * cash_per
         if max_cost is not None and cash > max_cost:
             cash = max_cost
-        if is_bid:
-            fee_var = yes_limit * (MICRO - yes_limit) if yes_limit <= 500_000 else _MAX_VAR
-        else:
-            fee_var = yes_limit * (MICRO - yes_limit) if yes_limit >= 500_000 else _MAX_VAR
+        # worst-case fee: as a taker for the whole count, and as a maker for what may rest
         if crosses:
-            fee_hold = _fee(self._taker_num, self._taker_den, count * fee_var)
-            if self._maker_num and (tif is _GTC or tif is _GTD):
-                # taker fills and a resting remainder are charged separately: hold for both
-                fee_hold += _fee(self._maker_num, self._maker_den, count * fee_var)
-        elif self._maker_num:
-            fee_hold = _fee(self._maker_num, self._maker_den, count * fee_var)
+            num = self._taker_num
+            hold = cash - (-(num * count * fee_var) // self._taker_div) * _CENT if num else cash
+            num = self._maker_num
+            if num and (tif is _GTC or tif is _GTD):
+                hold -= (-(num * count * fee_var) // self._maker_div) * _CENT
         else:
-            fee_hold = 0
-        hold = cash + fee_hold
-        if hold > user.available:
+            num = self._maker_num
+            hold = cash - (-(num * count * fee_var) // self._maker_div) * _CENT if num else cash
+        available = user.available
+        if hold > available:
             return self._rejected(
                 req,
                 (action, side, otype, tif, stp),
                 is_bid,
                 yes_limit,
                 INSUFFICIENT_FUNDS,
-                f"order needs {hold} micro-dollars, {user.available} available",
+                f"order needs {hold} micro-dollars, {available} available",
             )
 
         # ---- commit: from here on the order is accepted
-        self._seq += 1
-        o = Order(
+        self._seq = seq = self._seq + 1
+        o = new_order(
             order_id,
             user,
             is_bid,
@@ -529,23 +562,21 @@ class MarketEngine:
             otype,
             tif,
             count,
-            self._seq,
+            seq,
             expires_at,
-            req.post_only,
-            req.reduce_only,
+            post_only,
+            reduce_only,
             stp,
         )
         o.hold_cash = hold
         o.hold_contracts = hold_contracts
-        user.committed += hold_contracts
-        postings: list[Posting] = []
         if not crosses:
-            user.available -= hold
-            user.reserved += hold
+            postings: list[Posting] = []
             if hold:
-                postings.append(Posting(user.available_ref, user.reserved_ref, hold, _HOLD))
+                user.available = available - hold
+                user.reserved += hold
+                postings.append(_new(Posting, (user.available_ref, user.reserved_ref, hold, _HOLD)))
             # rest it (inlined _rest: this is the most common path of all)
-            lvl = yes_limit // tick
             if is_bid:
                 books = self._bids
                 self._bid_qty[lvl] += count
@@ -564,44 +595,52 @@ class MarketEngine:
             self._orders[order_id] = o
             user.orders[order_id] = o
             if hold_contracts:
+                user.committed += hold_contracts
                 user.holders[order_id] = o
+                held_d = {user_id: hold_contracts}
+            else:
+                held_d = {}
             if expires_at is not None:
-                heapq.heappush(self._expiries, (expires_at, o.seq, order_id))
+                heapq.heappush(self._expiries, (expires_at, seq, order_id))
             bb = self._best_bid
             ba = self._best_ask
-            return PlaceResult(
-                o.snapshot(), [], [], postings, {}, {user_id: hold_contracts} if hold_contracts
-                else {}, 0, 0, 0, bb * tick if bb else None,
-                ba * tick if ba < self._n else None, self.last_price,
+            return _new(
+                PlaceResult,
+                (
+                    o.snapshot(), [], [], postings, {}, held_d, 0, 0, 0,
+                    bb * tick if bb else None, ba * tick if ba < self._n else None,
+                    self.last_price, None, None,
+                ),
             )  # fmt: skip
 
         # ---- matching.  While it takes, the order pays straight from the user's available
         # cash, within the budget ``hold_cash`` checked above; only what rests is then held.
-        o.taking = True
         ctx = _Ctx()
-        ctx.postings = postings
-        ctx.start[user_id] = (user, user.position, user.committed - hold_contracts)
+        ctx.start[user_id] = (user, user.position, user.committed)
+        user.committed += hold_contracts
+        postings = ctx.postings
         escrow0 = self.escrow
         fees0 = self.fees_collected
         amm0 = self._amm_user.available
+        o.taking = True
         self._match(o, max_cost, ctx)
         o.taking = False
-        rest = o.remaining > 0 and o.status is _RESTING and (tif is _GTC or tif is _GTD)
-        if rest:
+        if o.remaining and o.status is _RESTING and (tif is _GTC or tif is _GTD):
             need = self._required_hold(o, as_maker=True)
             o.hold_cash = need
             if need:
                 user.available -= need
                 user.reserved += need
-                postings.append(Posting(user.available_ref, user.reserved_ref, need, _HOLD))
+                postings.append(_new(Posting, (user.available_ref, user.reserved_ref, need, _HOLD)))
             self._rest(o, sort=False)
         else:
-            if o.remaining == 0 and o.status is _RESTING:
-                o.status = _FILLED
-            elif o.status is _RESTING:
-                o.status = _CANCELLED
-                if o.reason is None:
-                    o.reason = CancelReason.UNFILLED
+            if o.status is _RESTING:
+                if o.remaining == 0:
+                    o.status = _FILLED
+                else:
+                    o.status = _CANCELLED
+                    if o.reason is None:
+                        o.reason = CancelReason.UNFILLED
             o.hold_cash = 0
             if o.hold_contracts:
                 user.committed -= o.hold_contracts
@@ -610,7 +649,7 @@ class MarketEngine:
                 o.remaining = 0
         if ctx.topups:
             self._process_topups(ctx)
-        return self._result(o, ctx, ctx.postings, escrow0, fees0, amm0)
+        return self._result(o, ctx, postings, escrow0, fees0, amm0)
 
     # ------------------------------------------------------------------ cancelling
 
@@ -710,19 +749,24 @@ class MarketEngine:
                 pos_d[uid] = u.position - pos0
             if u.committed != com0:
                 held_d[uid] = u.committed - com0
-        return PlaceResult(
-            o.snapshot(),
-            ctx.fills,
-            [t.snapshot() for t in ctx.touched.values() if t is not o],
-            postings,
-            pos_d,
-            held_d,
-            self.escrow - escrow0,
-            self.fees_collected - fees0,
-            self._amm_user.available - amm0,
-            bb * tick if bb else None,
-            ba * tick if ba < self._n else None,
-            self.last_price,
+        return _new(
+            PlaceResult,
+            (
+                o.snapshot(),
+                ctx.fills,
+                [t.snapshot() for t in ctx.touched.values() if t is not o],
+                postings,
+                pos_d,
+                held_d,
+                self.escrow - escrow0,
+                self.fees_collected - fees0,
+                self._amm_user.available - amm0,
+                bb * tick if bb else None,
+                ba * tick if ba < self._n else None,
+                self.last_price,
+                None,
+                None,
+            ),
         )
 
     def _rest(self, o: Order, sort: bool) -> None:
@@ -793,7 +837,9 @@ class MarketEngine:
         if o.hold_cash:
             user.reserved -= o.hold_cash
             user.available += o.hold_cash
-            postings.append(Posting(user.reserved_ref, user.available_ref, o.hold_cash, _RELEASE))
+            postings.append(
+                _new(Posting, (user.reserved_ref, user.available_ref, o.hold_cash, _RELEASE))
+            )
             o.hold_cash = 0
         if o.hold_contracts:
             user.committed -= o.hold_contracts
@@ -832,7 +878,9 @@ class MarketEngine:
             o.hold_cash = need
             user.reserved -= extra
             user.available += extra
-            ctx.postings.append(Posting(user.reserved_ref, user.available_ref, extra, _RELEASE))
+            ctx.postings.append(
+                _new(Posting, (user.reserved_ref, user.available_ref, extra, _RELEASE))
+            )
 
     def _cancel_in_match(self, o: Order, ctx: _Ctx, reason: str) -> None:
         self._note_user(o.user, ctx)
@@ -906,15 +954,14 @@ class MarketEngine:
 
     def _match(self, o: Order, max_cost: int | None, ctx: _Ctx) -> None:
         """Fill a taker against the book (and the AMM) until its limit, count or budget."""
-        user = o.user
+        user = o.user  # noted in ctx.start by place()
         tick = self.tick
         n = self._n
-        limit = o.yes_price
+        limit_lvl = o.yes_price // tick
         is_bid = o.is_bid
         amm = self._amm
         own_yes = o.side is _YES
         spent = 0
-        self._note_user(user, ctx)
         if is_bid:
             books = self._asks
             qty = self._ask_qty
@@ -922,26 +969,25 @@ class MarketEngine:
             books = self._bids
             qty = self._bid_qty
         while o.remaining:
+            # the best opposite level, if within the limit (an empty side's index, n for asks
+            # and 0 for bids, never is)
             if is_bid:
                 lvl = self._best_ask
-                book_price: int | None = lvl * tick if lvl < n else None
-                if book_price is not None and book_price > limit:
-                    book_price = None
+                within = lvl <= limit_lvl
             else:
                 lvl = self._best_bid
-                book_price = lvl * tick if lvl else None
-                if book_price is not None and book_price < limit:
-                    book_price = None
+                within = lvl >= limit_lvl
             if amm is not None:
-                k = self._amm_run(o, book_price, max_cost, spent)
+                k = self._amm_run(o, lvl * tick if within else None, max_cost, spent)
                 if k < 0:
                     o.reason = CancelReason.MAX_COST
                     break
                 if k:
                     spent += self._fill_amm(o, k, ctx)
                     continue
-            if book_price is None:
+            if not within:
                 break
+            book_price = lvl * tick
             dq = books[lvl]
             assert dq is not None
             m = dq[0]
@@ -965,10 +1011,7 @@ class MarketEngine:
                     o.reason = CancelReason.MAX_COST
                     break
                 spent += k * side_price
-            if is_bid:
-                self._trade(o, m, user, m.user, k, book_price, book_price * k, True, ctx)
-            else:
-                self._trade(m, o, m.user, user, k, book_price, book_price * k, False, ctx)
+            self._fill_book(o, m, k, book_price, ctx)
             # maker bookkeeping
             m.remaining -= k
             qty[lvl] -= k
@@ -990,7 +1033,9 @@ class MarketEngine:
                     m.hold_cash -= extra
                     mu.reserved -= extra
                     mu.available += extra
-                    ctx.postings.append(Posting(mu.reserved_ref, mu.available_ref, extra, _RELEASE))
+                    ctx.postings.append(
+                        _new(Posting, (mu.reserved_ref, mu.available_ref, extra, _RELEASE))
+                    )
             if ctx.topups:
                 self._process_topups(ctx, skip=user)
             if qty[lvl] == 0:
@@ -1122,7 +1167,7 @@ class MarketEngine:
                 u.available -= need
                 u.reserved += need
                 v.hold_cash += need
-                ctx.postings.append(Posting(u.available_ref, u.reserved_ref, need, _HOLD))
+                ctx.postings.append(_new(Posting, (u.available_ref, u.reserved_ref, need, _HOLD)))
                 continue
             cut = t if t < v.remaining else v.remaining
             if cut == v.remaining:
@@ -1178,21 +1223,7 @@ class MarketEngine:
         else:
             taker, maker, tu, mu = ask, bid, au, bu
         assert taker is not None
-        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid closes, ask closes
-        if not cb and not ca:
-            segs = [(_K_MINT, k, False, False)]
-        else:
-            segs = []
-            both = cb if cb < ca else ca
-            if both:
-                segs.append((_K_MERGE, both, True, True))
-            if cb > ca:
-                segs.append((_K_TRANSFER, cb - ca, True, False))
-            elif ca > cb:
-                segs.append((_K_TRANSFER, ca - cb, False, True))
-            hi = cb if cb > ca else ca
-            if k > hi:
-                segs.append((_K_MINT, k - hi, False, False))
+        segs = _segments(k, cb, ca)
         postings = ctx.postings
         fills = ctx.fills
         tnum = self._taker_num
@@ -1209,10 +1240,10 @@ class MarketEngine:
                         tpay, mpay = nv, y
                     taker.hold_cash -= tpay
                     tu.available -= tpay
-                    postings.append(Posting(tu.available_ref, ESCROW, tpay, _MINT))
+                    postings.append(_new(Posting, (tu.available_ref, ESCROW, tpay, _MINT)))
                     maker.hold_cash -= mpay  # type: ignore[union-attr]
                     mu.reserved -= mpay
-                    postings.append(Posting(mu.reserved_ref, ESCROW, mpay, _MINT))
+                    postings.append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
                 else:
                     self._pay(bid, bu, y, ESCROW, _MINT, postings)
                     self._pay(ask, au, nv, ESCROW, _MINT, postings)
@@ -1222,9 +1253,9 @@ class MarketEngine:
                 self.escrow -= s * MICRO
                 self.open_interest -= s
                 bu.available += nv
-                postings.append(Posting(ESCROW, bu.available_ref, nv, _MERGE))
+                postings.append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
                 au.available += y
-                postings.append(Posting(ESCROW, au.available_ref, y, _MERGE))
+                postings.append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
             elif b_close:  # bid sells NO, ask buys NO
                 self._pay(ask, au, nv, bu.available_ref, _TRADE, postings)
                 bu.available += nv
@@ -1249,7 +1280,7 @@ class MarketEngine:
                     taker.taker_fees += taker_fee
                     taker.hold_cash -= taker_fee
                     tu.available -= taker_fee
-                    postings.append(Posting(tu.available_ref, FEES, taker_fee, _FEE))
+                    postings.append(_new(Posting, (tu.available_ref, FEES, taker_fee, _FEE)))
             maker_fee = 0
             if maker is not None:
                 maker.filled += s
@@ -1274,27 +1305,30 @@ class MarketEngine:
                 t_side, t_price, t_close = a_side, a_price, a_close
                 m_side, m_price, m_close = b_side, b_price, b_close
             fills.append(
-                Fill(
-                    f"{taker.order_id}:{taker.trades}",
-                    yp,
-                    y,
-                    s,
-                    kind,
-                    taker.order_id,
-                    tu.user_id,
-                    _BID if taker_is_bid else _ASK,
-                    t_side,
-                    t_price,
-                    0 if t_close else s,
-                    s if t_close else 0,
-                    taker_fee,
-                    maker.order_id if maker is not None else None,
-                    mu.user_id,
-                    m_side,
-                    m_price,
-                    0 if m_close else s,
-                    s if m_close else 0,
-                    maker_fee,
+                _new(
+                    Fill,
+                    (
+                        f"{taker.order_id}:{taker.trades}",
+                        yp,
+                        y,
+                        s,
+                        kind,
+                        taker.order_id,
+                        tu.user_id,
+                        _BID if taker_is_bid else _ASK,
+                        t_side,
+                        t_price,
+                        0 if t_close else s,
+                        s if t_close else 0,
+                        taker_fee,
+                        maker.order_id if maker is not None else None,
+                        mu.user_id,
+                        m_side,
+                        m_price,
+                        0 if m_close else s,
+                        s if m_close else 0,
+                        maker_fee,
+                    ),
                 )
             )
         if taker_is_bid:
@@ -1303,6 +1337,163 @@ class MarketEngine:
             ask.remaining -= k  # type: ignore[union-attr]
         self.volume += k
         self.last_price = price if price is not None else (2 * yes_notional + k) // (2 * k)
+
+    def _fill_book(self, o: Order, m: Order, k: int, price: int, ctx: _Ctx) -> None:
+        """Settle ``k`` contracts between taker ``o`` and resting maker ``m`` at ``price``.
+
+        The same money and contract moves as ``_trade`` (which also serves the AMM), in the same
+        order, written out for the case that fills nearly every order: both sides are orders,
+        the taker pays from available cash and the maker from its hold.
+        """
+        tu = o.user
+        mu = m.user
+        start = ctx.start
+        if mu.user_id not in start:  # the taker was noted when matching began
+            start[mu.user_id] = (mu, mu.position, mu.committed)
+        no_price = MICRO - price
+        taker_is_bid = o.is_bid
+        if taker_is_bid:
+            bid, ask, bu, au = o, m, tu, mu
+        else:
+            bid, ask, bu, au = m, o, mu, tu
+        bpos = bu.position
+        apos = au.position
+        cb = -bpos if bpos < 0 else 0  # contracts the bid closes (it holds NO)
+        if cb > k:
+            cb = k
+        ca = apos if apos > 0 else 0  # contracts the ask closes (it holds YES)
+        if ca > k:
+            ca = k
+        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid/ask closes
+        if not cb and not ca:
+            segs = [(_K_MINT, k, False, False)]
+        else:
+            if cb:
+                self._close_from(bid, bu, cb, ctx)
+            if ca:
+                self._close_from(ask, au, ca, ctx)
+            segs = _segments(k, cb, ca)
+        bu.position = bpos + k
+        au.position = apos - k
+        postings = ctx.postings
+        append = postings.append
+        variance = price * no_price
+        taker_yes = o.side is _YES
+        maker_yes = m.side is _YES
+        tnum = self._taker_num
+        mnum = self._maker_num
+        taker_id = o.order_id
+        fees = 0
+        for kind, s, b_close, a_close in segs:
+            y = price * s
+            nv = no_price * s
+            if kind is _K_MINT:
+                tpay, mpay = (y, nv) if taker_is_bid else (nv, y)
+                o.hold_cash -= tpay
+                tu.available -= tpay
+                append(_new(Posting, (tu.available_ref, ESCROW, tpay, _MINT)))
+                m.hold_cash -= mpay
+                mu.reserved -= mpay
+                append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
+                self.escrow += s * MICRO
+                self.open_interest += s
+            elif kind is _K_MERGE:
+                self.escrow -= s * MICRO
+                self.open_interest -= s
+                bu.available += nv
+                append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
+                au.available += y
+                append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
+            else:  # transfer: the side that opens pays the side that closes
+                if b_close:  # bid sells NO, ask buys NO
+                    amount, payee, taker_pays = nv, bu, not taker_is_bid
+                else:  # bid buys YES, ask sells YES
+                    amount, payee, taker_pays = y, au, taker_is_bid
+                if taker_pays:
+                    o.hold_cash -= amount
+                    assert o.hold_cash >= 0, "order paid more than it held"
+                    tu.available -= amount
+                    append(_new(Posting, (tu.available_ref, payee.available_ref, amount, _TRADE)))
+                else:
+                    m.hold_cash -= amount
+                    assert m.hold_cash >= 0, "order paid more than it held"
+                    mu.reserved -= amount
+                    append(_new(Posting, (mu.reserved_ref, payee.available_ref, amount, _TRADE)))
+                payee.available += amount
+            var_total = variance * s
+            # taker: stats and fee (paid from available cash, within the budget checked).  An
+            # order takes only while it is placed, from a zero basis, so the fees it has paid
+            # are exactly ceil_to_cent(rate x basis so far): one division instead of two.
+            o.filled += s
+            o.notional += y if taker_yes else nv
+            basis = o.taker_basis + var_total
+            o.taker_basis = basis
+            taker_fee = 0
+            if tnum:
+                taker_fee = -(-(tnum * basis) // self._taker_div) * _CENT - o.taker_fees
+                if taker_fee:
+                    o.taker_fees += taker_fee
+                    o.hold_cash -= taker_fee
+                    tu.available -= taker_fee
+                    append(_new(Posting, (tu.available_ref, FEES, taker_fee, _FEE)))
+            # maker: stats and fee (paid from its hold)
+            m.filled += s
+            m.notional += y if maker_yes else nv
+            old = m.maker_basis
+            m.maker_basis = old + var_total
+            maker_fee = 0
+            if mnum:
+                d = self._maker_div
+                maker_fee = (-(-(mnum * (old + var_total)) // d) + (-(mnum * old) // d)) * _CENT
+                if maker_fee:
+                    m.maker_fees += maker_fee
+                    m.hold_cash -= maker_fee
+                    assert m.hold_cash >= 0, "order paid more than it held"
+                    mu.reserved -= maker_fee
+                    append(_new(Posting, (mu.reserved_ref, FEES, maker_fee, _FEE)))
+            fees += taker_fee + maker_fee
+            o.trades += 1
+            # a side that closes sells what it holds (the bid NO, the ask YES); one that opens
+            # buys (the bid YES, the ask NO)
+            if taker_is_bid:
+                t_close, m_close = b_close, a_close
+                t_side, t_price = (_NO, no_price) if b_close else (_YES, price)
+                m_side, m_price = (_YES, price) if a_close else (_NO, no_price)
+            else:
+                t_close, m_close = a_close, b_close
+                t_side, t_price = (_YES, price) if a_close else (_NO, no_price)
+                m_side, m_price = (_NO, no_price) if b_close else (_YES, price)
+            ctx.fills.append(
+                _new(
+                    Fill,
+                    (
+                        f"{taker_id}:{o.trades}",
+                        price,
+                        y,
+                        s,
+                        kind,
+                        taker_id,
+                        tu.user_id,
+                        _BID if taker_is_bid else _ASK,
+                        t_side,
+                        t_price,
+                        0 if t_close else s,
+                        s if t_close else 0,
+                        taker_fee,
+                        m.order_id,
+                        mu.user_id,
+                        m_side,
+                        m_price,
+                        0 if m_close else s,
+                        s if m_close else 0,
+                        maker_fee,
+                    ),
+                )
+            )
+        self.fees_collected += fees
+        o.remaining -= k
+        self.volume += k
+        self.last_price = price
 
     def _pay(
         self,
@@ -1318,13 +1509,13 @@ class MarketEngine:
             return
         if o is None:  # the AMM pays from its own account
             u.available -= amount
-            postings.append(Posting(u.available_ref, to, amount, kind))
+            postings.append(_new(Posting, (u.available_ref, to, amount, kind)))
             return
         o.hold_cash -= amount
         assert o.hold_cash >= 0, "order paid more than it held"
         if o.taking:
             u.available -= amount
-            postings.append(Posting(u.available_ref, to, amount, kind))
+            postings.append(_new(Posting, (u.available_ref, to, amount, kind)))
         else:
             u.reserved -= amount
-            postings.append(Posting(u.reserved_ref, to, amount, kind))
+            postings.append(_new(Posting, (u.reserved_ref, to, amount, kind)))
