@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # Kinds the all-markets stream carries.
 ALL_MARKETS_KINDS = frozenset({"ticker", "status", "significant_move"})
+# Each subscriber gets a heartbeat once per period, but the period's heartbeats go out in this
+# many slices: ten thousand sockets written at once would hold up the live events queued behind.
+HEARTBEAT_SLICES = 15
 
 
 class Subscription:
@@ -48,14 +51,16 @@ class Subscription:
         "on_kill",
         "pending",
         "reason",
+        "slot",
         "table",
         "wakeup",
     )
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, slot: int = 0) -> None:
         self.pending: deque[Message] = deque()
         self.wakeup = asyncio.Event()
         self.limit = limit
+        self.slot = slot  # which heartbeat slice it is in
         self.floor = -1
         # Set by the sender task only while it waits with nothing queued, so a direct write can
         # never overtake queued bytes.
@@ -136,6 +141,7 @@ class StreamHub:
         self._conn: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
+        self._subscribed = 0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -197,15 +203,19 @@ class StreamHub:
         return self._file(self.users, user_id)
 
     def _file(self, table: dict[int, set[Subscription]], key: int) -> Subscription:
-        sub = Subscription(self.queue_size)
+        sub = self._new_subscription()
         sub.table, sub.key = table, key
         table.setdefault(key, set()).add(sub)
         return sub
 
     def subscribe_all(self) -> Subscription:
-        sub = Subscription(self.queue_size)
+        sub = self._new_subscription()
         self.everyone.add(sub)
         return sub
+
+    def _new_subscription(self) -> Subscription:
+        self._subscribed += 1
+        return Subscription(self.queue_size, self._subscribed % HEARTBEAT_SLICES)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.everyone.discard(sub)
@@ -227,10 +237,21 @@ class StreamHub:
     # ---------------------------------------------------------------- fan-out
 
     async def _heartbeat_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.heartbeat_seconds / HEARTBEAT_SLICES
+        due = loop.time()
+        tick = 0
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            for subs in (*self.markets.values(), *self.users.values(), self.everyone):
-                for sub in subs:
+            # Ticks keep to a fixed schedule, so a slice's heartbeats never drift past the period.
+            due += interval
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            tick = (tick + 1) % HEARTBEAT_SLICES
+            self._heartbeat_slice(tick)
+
+    def _heartbeat_slice(self, tick: int) -> None:
+        for subs in (*self.markets.values(), *self.users.values(), self.everyone):
+            for sub in subs:
+                if sub.slot == tick:
                     sub.heartbeat()
 
     async def _dispatch_forever(self) -> None:
