@@ -5,8 +5,8 @@ announced rows in one query per round, encodes each event ONCE and frames each s
 the round ONCE (`wire.Batch`). A subscriber whose socket is keeping up gets that frame written
 straight to its socket; otherwise the round's messages go to its bounded queue, which its sender
 task drains. A subscriber that falls `queue_size` messages behind is closed (its client resumes
-with Last-Event-ID). Heartbeats are pushed from one timer for all subscribers, so an idle
-connection costs no timer of its own.
+with Last-Event-ID). Heartbeats come from one timer for all subscribers, in slices over the
+period, so an idle connection costs no timer of its own.
 """
 
 from __future__ import annotations
