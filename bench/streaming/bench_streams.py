@@ -237,6 +237,8 @@ if __name__ == "__main__":
     # Thousands of sockets: the server and the load generators inherit this limit.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if max(args.sizes, default=0) + 1000 > hard:
+        print(f"warning: {hard} file descriptors per process may be too few", file=sys.stderr)
     from core.embedded import EmbeddedPostgres, free_port
 
     root = Path(tempfile.mkdtemp(prefix="oddsmith-bench-"))
