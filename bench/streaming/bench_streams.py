@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -253,3 +254,4 @@ if __name__ == "__main__":
         asyncio.run(main(args))
     finally:
         pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
