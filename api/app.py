@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from api import health
 from api.errors import install_error_handlers
@@ -39,9 +40,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await dispose_engine()
 
 
+class OddsmithApi(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Streams are served ahead of every middleware, the error middleware included (the
+        # streams app has its own): see api/routes/stream.py.
+        return StreamFastPath(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(
+    app = OddsmithApi(
         title="Oddsmith",
         version="1",
         summary="Prediction markets: trade contracts on the outcome of future events.",
@@ -67,8 +75,6 @@ def create_app() -> FastAPI:
     app.include_router(admin_users.router)
     app.include_router(wallet.router)
     app.include_router(stream.router)
-    # Streams skip the HTTP middleware (see api/routes/stream.py); added last, it runs first.
-    app.add_middleware(StreamFastPath)
     app.include_router(notifications.router)
     install_openapi(app)
     return app

@@ -1,8 +1,9 @@
 """Streams (Server-Sent Events): all markets, one market (snapshot, then replayable events), me.
 
-The stream routes are served by a small app of their own in front of the HTTP middleware
-(`StreamFastPath`): that middleware buffers each chunk through an extra task, which a long-lived
-stream to thousands of clients cannot afford. They are also on the main router, for the schema.
+The stream routes are served by a small app of their own in front of all of the main app's
+middleware (`StreamFastPath`): that middleware buffers each chunk through an extra task and wraps
+`send`, which hides the connection the hub writes live events to. They are also on the main
+router, for the schema.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from api.deps import CurrentUser
 from api.errors import ApiError, install_error_handlers
 from api.routes.pagination import path_id
 from core.config import get_settings
-from services.streaming.hub import StreamHub, encode_event
+from services.streaming.hub import StreamHub
 from services.streaming.reads import (
     events_after,
     market_exists,
@@ -25,6 +26,7 @@ from services.streaming.reads import (
     user_stream_seq,
 )
 from services.streaming.sse import EventStreamResponse
+from services.streaming.wire import SERVER_SEND, encode_event
 
 router = APIRouter(tags=["streams"])
 
@@ -171,7 +173,11 @@ def _streams_app() -> FastAPI:
 
 
 class StreamFastPath:
-    """Serve /v1/stream/ paths from the streams app, ahead of the main app's middleware."""
+    """Serve /v1/stream/ paths from the streams app, ahead of the main app's middleware.
+
+    Wraps the whole middleware stack (see `api.app.OddsmithApi`), so `send` here is the
+    server's own, which the stream response needs to find the socket (`wire.direct_writer`).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -179,6 +185,7 @@ class StreamFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/stream/"):
+            scope[SERVER_SEND] = send
             await self.streams(scope, receive, send)
         else:
             await self.app(scope, receive, send)

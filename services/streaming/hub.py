@@ -1,10 +1,12 @@
 """One LISTEN connection per API process, fanning stream events out to its SSE clients.
 
 Writers NOTIFY `<key>:<first_seq>:<last_seq>` at commit. The hub collects notices, reads the
-announced rows in one query per round, encodes each event ONCE as SSE bytes and appends the same
-bytes object to every subscriber's bounded queue. A subscriber that falls `queue_size` messages
-behind is closed (its client resumes with Last-Event-ID). Heartbeats are pushed from one timer
-for all subscribers, so an idle connection costs no timer of its own.
+announced rows in one query per round, encodes each event ONCE and frames each stream's share of
+the round ONCE (`wire.Batch`). A subscriber whose socket is keeping up gets that frame written
+straight to its socket; otherwise the round's messages go to its bounded queue, which its sender
+task drains. A subscriber that falls `queue_size` messages behind is closed (its client resumes
+with Last-Event-ID). Heartbeats come from one timer for all subscribers, in slices over the
+period, so an idle connection costs no timer of its own.
 """
 
 from __future__ import annotations
@@ -14,41 +16,75 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
 
 from services.streaming.user_events import USER_CHANNEL
+from services.streaming.wire import HEARTBEAT_BATCH, Batch, DirectWriter, Message, encode_event
 from services.trading.stream import MARKET_CHANNEL
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT = b": heartbeat\n\n"
 # Kinds the all-markets stream carries.
 ALL_MARKETS_KINDS = frozenset({"ticker", "status", "significant_move"})
-
-
-def encode_event(kind: str, data: str, event_id: int | str | None = None) -> bytes:
-    """One SSE message. `data` is JSON text on one line (Postgres jsonb output is)."""
-    if event_id is None:
-        return f"event: {kind}\ndata: {data}\n\n".encode()
-    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
+# Each subscriber gets a heartbeat once per period, but the period's heartbeats go out in this
+# many slices: ten thousand sockets written at once would hold up the live events queued behind.
+HEARTBEAT_SLICES = 15
 
 
 class Subscription:
-    """One client's queue of encoded messages: (seq or None, bytes)."""
+    """One client's stream: its direct writer while live and idle, else a queue of messages.
 
-    __slots__ = ("closed", "key", "limit", "on_kill", "pending", "reason", "table", "wakeup")
+    `floor` is the last sequence number the client has (or will have) been sent; anything at or
+    below it is dropped, which closes the race between subscribing and the snapshot or replay.
+    """
 
-    def __init__(self, limit: int) -> None:
-        self.pending: deque[tuple[int | None, bytes]] = deque()
+    __slots__ = (
+        "closed",
+        "direct",
+        "floor",
+        "key",
+        "limit",
+        "on_kill",
+        "pending",
+        "reason",
+        "slot",
+        "table",
+        "wakeup",
+    )
+
+    def __init__(self, limit: int, slot: int = 0) -> None:
+        self.pending: deque[Message] = deque()
         self.wakeup = asyncio.Event()
         self.limit = limit
+        self.slot = slot  # which heartbeat slice it is in
+        self.floor = -1
+        # Set by the sender task only while it waits with nothing queued, so a direct write can
+        # never overtake queued bytes.
+        self.direct: DirectWriter | None = None
         self.closed = False
         self.reason = ""
         self.on_kill: Callable[[], None] | None = None
         self.table: dict[int, set[Subscription]] | None = None  # where the hub filed it
         self.key = 0
+
+    def offer(self, batch: Batch) -> None:
+        """Deliver one round: straight to the socket if it keeps up, else through the queue."""
+        direct = self.direct
+        if (
+            direct is not None
+            and (batch.first is None or batch.first > self.floor)
+            and direct.ready()
+        ):
+            direct.write(batch.frame)
+            if batch.last is not None:
+                self.floor = batch.last
+            return
+        for seq, message in batch.messages:
+            self.push(seq, message)
 
     def push(self, seq: int | None, message: bytes) -> None:
         if self.closed:
@@ -61,20 +97,29 @@ class Subscription:
 
     def heartbeat(self) -> None:
         if not self.closed and not self.pending:
-            self.pending.append((None, HEARTBEAT))
-            self.wakeup.set()
+            self.offer(HEARTBEAT_BATCH)
 
-    def take(self) -> list[tuple[int | None, bytes]]:
-        items = list(self.pending)
+    def take(self) -> list[bytes]:
+        """The queued messages not yet sent (above the floor), which raises the floor."""
+        floor = self.floor
+        fresh: list[bytes] = []
+        for seq, message in self.pending:
+            if seq is not None:
+                if seq <= floor:
+                    continue
+                floor = seq
+            fresh.append(message)
+        self.floor = floor
         self.pending.clear()
         self.wakeup.clear()
-        return items
+        return fresh
 
     def close(self, reason: str) -> None:
         """Stop the stream: drop what is queued; a sender stuck on a full socket is cancelled."""
         if self.closed:
             return
         self.closed = True
+        self.direct = None
         self.reason = reason
         self.pending.clear()
         self.wakeup.set()
@@ -96,6 +141,7 @@ class StreamHub:
         self._conn: asyncpg.Connection | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
+        self._subscribed = 0
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -157,15 +203,19 @@ class StreamHub:
         return self._file(self.users, user_id)
 
     def _file(self, table: dict[int, set[Subscription]], key: int) -> Subscription:
-        sub = Subscription(self.queue_size)
+        sub = self._new_subscription()
         sub.table, sub.key = table, key
         table.setdefault(key, set()).add(sub)
         return sub
 
     def subscribe_all(self) -> Subscription:
-        sub = Subscription(self.queue_size)
+        sub = self._new_subscription()
         self.everyone.add(sub)
         return sub
+
+    def _new_subscription(self) -> Subscription:
+        self._subscribed += 1
+        return Subscription(self.queue_size, self._subscribed % HEARTBEAT_SLICES)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self.everyone.discard(sub)
@@ -187,10 +237,21 @@ class StreamHub:
     # ---------------------------------------------------------------- fan-out
 
     async def _heartbeat_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.heartbeat_seconds / HEARTBEAT_SLICES
+        due = loop.time()
+        tick = 0
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            for subs in (*self.markets.values(), *self.users.values(), self.everyone):
-                for sub in subs:
+            # Ticks keep to a fixed schedule, so a slice's heartbeats never drift past the period.
+            due += interval
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            tick = (tick + 1) % HEARTBEAT_SLICES
+            self._heartbeat_slice(tick)
+
+    def _heartbeat_slice(self, tick: int) -> None:
+        for subs in (*self.markets.values(), *self.users.values(), self.everyone):
+            for sub in subs:
+                if sub.slot == tick:
                     sub.heartbeat()
 
     async def _dispatch_forever(self) -> None:
@@ -236,33 +297,44 @@ class StreamHub:
             rows = await self._conn.fetch(
                 _RANGE_QUERY.format(table="user_events", key="user_id"), *zip(*users, strict=True)
             )
-            for key, seq, kind, payload in rows:
-                message = encode_event(kind, payload, seq)
-                for sub in self.users.get(key, ()):
-                    sub.push(seq, message)
-                    self.delivered += 1
+            for key, group in groupby(rows, key=itemgetter(0)):
+                self._deliver(self.users.get(key), [_message(row) for row in group])
 
     def _fan_out_markets(self, rows: list[Any]) -> None:
         # The all-markets stream carries state, so only the latest ticker per market of a round
         # is sent: under load, tickers coalesce instead of piling up.
-        last_ticker: dict[int, int] = {}
-        for i, row in enumerate(rows):
-            if row[2] == "ticker":
-                last_ticker[row[0]] = i
-        for i, (key, seq, kind, payload) in enumerate(rows):
+        to_everyone: list[Message] = []
+        for key, group in groupby(rows, key=itemgetter(0)):
+            events = list(group)
             subs = self.markets.get(key)
             if subs:
-                message = encode_event(kind, payload, seq)
-                for sub in list(subs):
-                    sub.push(seq, message)
-                self.delivered += len(subs)
-            if self.everyone and kind in ALL_MARKETS_KINDS:
-                if kind == "ticker" and last_ticker[key] != i:
-                    continue
-                message = encode_event(kind, payload)
-                for sub in list(self.everyone):
-                    sub.push(None, message)
-                self.delivered += len(self.everyone)
+                self._deliver(subs, [_message(row) for row in events])
+            if self.everyone:
+                to_everyone.extend(_latest_state(events))
+        self._deliver(self.everyone, to_everyone)
+
+    def _deliver(self, subs: set[Subscription] | None, messages: list[Message]) -> None:
+        if not subs or not messages:
+            return
+        batch = Batch(messages)
+        for sub in list(subs):
+            sub.offer(batch)
+        self.delivered += len(subs) * len(messages)
+
+
+def _message(row: Any) -> Message:
+    _key, seq, kind, payload = row
+    return seq, encode_event(kind, payload, seq)
+
+
+def _latest_state(events: list[Any]) -> list[Message]:
+    """One market's events of a round as the all-markets stream sends them (no ids)."""
+    last_ticker = max((i for i, row in enumerate(events) if row[2] == "ticker"), default=-1)
+    return [
+        (None, encode_event(kind, payload))
+        for i, (_key, _seq, kind, payload) in enumerate(events)
+        if kind in ALL_MARKETS_KINDS and (kind != "ticker" or i == last_ticker)
+    ]
 
 
 _RANGE_QUERY = (

@@ -1,9 +1,12 @@
-"""The SSE response: replay (or snapshot) first, then the live queue, written as raw ASGI.
+"""The SSE response: replay (or snapshot) first, then live events, written as raw ASGI.
 
-Each wakeup writes everything queued in one chunk. Live events at or below the last sequence
-already sent are dropped, which closes the race between subscribing and replaying. A stream the
-hub closes (the client lagged) ends; if the socket is stuck, the sender is cancelled and the
-server drops the connection. Either way the client resumes with Last-Event-ID.
+Once the preamble is sent and nothing is queued, the sender task hands the hub a direct writer
+for the socket and sleeps: live rounds then cost the hub one socket write per client. If the
+socket stops keeping up, the hub queues instead and wakes the sender, which writes the queue
+through ASGI (waiting for the socket) until it is empty again. Live events at or below the last
+sequence already sent are dropped, which closes the race between subscribing and replaying. A
+stream the hub closes (the client lagged) ends; if the socket is stuck, the sender is cancelled
+and the server drops the connection. Either way the client resumes with Last-Event-ID.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from services.streaming.hub import StreamHub, Subscription
+from services.streaming.wire import direct_writer
 
 Preamble = AsyncIterator[tuple[int | None, bytes]]
 
@@ -38,11 +42,11 @@ class EventStreamResponse(Response):
         self.hub = hub
         self.sub = sub
         self.preamble = preamble
-        self.floor = floor  # the last sequence number the client has (or will have) seen
+        sub.floor = floor  # the last sequence number the client has (or will have) seen
         self.sending = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sender = asyncio.create_task(self._send_events(send))
+        sender = asyncio.create_task(self._send_events(scope, send))
         watcher = asyncio.create_task(_wait_for_disconnect(receive))
 
         def kill() -> None:
@@ -68,39 +72,38 @@ class EventStreamResponse(Response):
         finally:
             self.sending = False
 
-    async def _send_events(self, send: Send) -> None:
+    async def _send_events(self, scope: Scope, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
         await self._write(send, _RETRY)
         sub = self.sub
         if self.preamble is not None:
-            chunk: list[bytes] = []
-            async for seq, message in self.preamble:
-                if sub.closed:
-                    break
-                chunk.append(message)
-                if seq is not None:
-                    self.floor = max(self.floor, seq)
-                if len(chunk) >= 100:
-                    await self._write(send, b"".join(chunk))
-                    chunk = []
-            if chunk:
-                await self._write(send, b"".join(chunk))
+            await self._send_preamble(send, self.preamble)
+        direct = direct_writer(scope)
         while not sub.closed:
             if not sub.pending:
+                sub.direct = direct
                 await sub.wakeup.wait()
+                sub.direct = None
                 continue
-            floor = self.floor
-            out: list[bytes] = []
-            for seq, message in sub.take():
-                if seq is not None:
-                    if seq <= floor:
-                        continue
-                    floor = seq
-                out.append(message)
-            self.floor = floor
+            out = sub.take()
             if out:
                 await self._write(send, out[0] if len(out) == 1 else b"".join(out))
         await self._write(send, b"", more=False)
+
+    async def _send_preamble(self, send: Send, preamble: Preamble) -> None:
+        sub = self.sub
+        chunk: list[bytes] = []
+        async for seq, message in preamble:
+            if sub.closed:
+                break
+            chunk.append(message)
+            if seq is not None:
+                sub.floor = max(sub.floor, seq)
+            if len(chunk) >= 100:
+                await self._write(send, b"".join(chunk))
+                chunk = []
+        if chunk:
+            await self._write(send, b"".join(chunk))
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

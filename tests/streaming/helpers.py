@@ -80,6 +80,45 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def parse_events(body: bytes) -> list[Event]:
+    """The SSE events in a complete piece of a stream (comments skipped)."""
+    events = []
+    for block in body.decode().split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.split("\n") if line and not line.startswith(":")
+        )
+        if "event" in fields or "data" in fields:
+            events.append(
+                Event(
+                    kind=fields.get("event", "message"),
+                    data=json.loads(fields["data"]) if "data" in fields else None,
+                    id=int(fields["id"]) if "id" in fields else None,
+                )
+            )
+    return events
+
+
+def parse_chunks(raw: bytes) -> list[bytes]:
+    """The bodies of the HTTP/1.1 chunks in `raw`, which holds whole chunks only."""
+    chunks = []
+    while raw:
+        size_line, _, raw = raw.partition(b"\r\n")
+        size = int(size_line, 16)
+        assert raw[size : size + 2] == b"\r\n", "a chunk must end with CRLF"
+        chunks.append(raw[:size])
+        raw = raw[size + 2 :]
+    return chunks
+
+
+async def read_chunk(reader: asyncio.StreamReader) -> bytes:
+    """The body of the next HTTP/1.1 chunk on a raw connection (b"" for the last chunk)."""
+    async with asyncio.timeout(STALL_GUARD_SECONDS):
+        size = int((await reader.readline()).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+    assert chunk.endswith(b"\r\n")
+    return chunk[:-2]
+
+
 class SseReader:
     """Events from one open stream, read one at a time."""
 

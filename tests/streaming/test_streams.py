@@ -18,6 +18,8 @@ from tests.streaming.helpers import (
     Event,
     SseReader,
     open_stream,
+    parse_events,
+    read_chunk,
 )
 from tests.trading.helpers import create_market, order
 
@@ -83,6 +85,37 @@ async def test_market_stream_sends_snapshot_then_trade_events_in_order(
         assert (trade["price"], trade["count"], trade["kind"]) == ("0.60", 4, "mint")
         assert events[3].data["last_price"] == "0.60" and events[3].data["volume"] == 4
         assert events[4].data["bids"] == [["0.60", 6]]
+
+
+async def test_a_committed_round_reaches_a_live_client_as_one_chunk_of_its_events(
+    api: httpx.AsyncClient, servers: tuple[ApiServer, ApiServer]
+) -> None:
+    admin = await register(api, admin=True)
+    market = await create_market(api, admin)
+    reader, writer = await asyncio.open_connection("127.0.0.1", servers[0].port)
+    try:
+        writer.write(f"GET /v1/stream/markets/{market['id']} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head
+        snapshot = None
+        while snapshot is None:
+            snapshot = next((e for e in parse_events(await read_chunk(reader))), None)
+        assert snapshot.kind == "snapshot" and snapshot.id is not None
+        async with transaction() as conn:  # one commit, one round
+            round_writer = MarketEventWriter(conn, int(market["id"]))
+            for n in range(3):
+                round_writer.add("status", {"status": "open", "n": n})
+            await round_writer.flush()
+        events: list[Event] = []
+        while not events:  # a heartbeat may come first
+            events = parse_events(await read_chunk(reader))
+        assert [(e.id, e.data["n"]) for e in events] == [
+            (snapshot.id + 1, 0),
+            (snapshot.id + 2, 1),
+            (snapshot.id + 3, 2),
+        ]
+    finally:
+        writer.close()
 
 
 async def test_a_big_move_is_announced_on_the_market_and_all_markets_streams(
