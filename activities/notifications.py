@@ -99,11 +99,17 @@ class NotificationActivities:
 
     @activity.defn(name="notifications.wait_for_relay")
     async def wait_for_relay(self, request: RelayRequest) -> PagePlan:
-        """Long-poll for notifications marked for the relay: an empty plan after the wait."""
-        deadline = time.monotonic() + request.wait_seconds
+        """Long-poll for notifications marked for the relay: a full page, or what has gathered
+        `gather_seconds` after the first row appeared, or an empty plan after the wait."""
+        started = time.monotonic()
+        first_seen: float | None = None
         while True:
             plan = await delivery.plan_relay_page(request.limit)
-            if plan.count or time.monotonic() >= deadline:
+            now = time.monotonic()
+            if plan.count and first_seen is None:
+                first_seen = now
+            gathered = first_seen is not None and now - first_seen >= request.gather_seconds
+            if plan.count >= request.limit or gathered or now - started >= request.wait_seconds:
                 settings = get_settings()
                 plan.webhook_attempts = settings.webhook_attempts
                 plan.webhook_backoff_seconds = settings.webhook_backoff_seconds

@@ -36,6 +36,9 @@ class RelayState(BaseModel):
 
     page_size: int = 200
     wait_seconds: float = 20.0
+    # Once rows are waiting, gather more for this long before delivering a page: under load a
+    # page then covers many batches, and the relay's Temporal work per order drops with it.
+    gather_seconds: float = 0.5
     pages_per_run: int = 100
     pages_run: int = 0
     delivered: int = 0
@@ -47,6 +50,7 @@ class RelayState(BaseModel):
 class RelayRequest(BaseModel):
     limit: int
     wait_seconds: float
+    gather_seconds: float = 0.0
 
 
 class RelayDone(BaseModel):

@@ -221,7 +221,9 @@ class NotificationRelayWorkflow:
         s = self.state
         return await workflow.execute_activity(
             WAIT_FOR_RELAY,
-            RelayRequest(limit=s.page_size, wait_seconds=s.wait_seconds),
+            RelayRequest(
+                limit=s.page_size, wait_seconds=s.wait_seconds, gather_seconds=s.gather_seconds
+            ),
             task_queue=s.notifications_queue,
             start_to_close_timeout=timedelta(seconds=s.wait_seconds + 30),
             heartbeat_timeout=timedelta(seconds=10),

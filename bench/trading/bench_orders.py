@@ -226,6 +226,7 @@ async def _run(clients: int, requests: int) -> None:
             eight = await _create_markets(api, admin, 8)
             http = (settings.api_host, settings.api_port)
             await _orders(http, traders, one, clients, min(100, requests))  # warm-up
+            await _deliveries_done()
             rows = []
             costs: dict[str, dict[str, float]] = {}
             for name, measure in (
