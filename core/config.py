@@ -31,6 +31,7 @@ class Settings(BaseSettings):
         "postgresql://postgres@127.0.0.1:5433/oddsmith", validation_alias=_env("DATABASE_URL")
     )
     database_pool_size: int = Field(20, validation_alias=_env("DATABASE_POOL_SIZE"))
+    auth_cache_seconds: float = Field(1.0, ge=0, validation_alias=_env("AUTH_CACHE_SECONDS"))
 
     temporal_address: str = Field("127.0.0.1:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))

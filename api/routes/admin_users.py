@@ -14,6 +14,7 @@ from api.routes.pagination import Cursor, Limit, cursor_id, path_id
 from core.db import connection, transaction
 from models.trading import CancelAllRequest, CancelAllResult
 from services.accounts.admin import list_users, update_user
+from services.accounts.auth import recent_users
 from services.accounts.schemas import UserList, UserPublic, UserUpdate
 from services.trading.orders import markets_with_resting_orders
 
@@ -59,6 +60,7 @@ async def admin_update_user(
         raise ApiError("conflict", "admins cannot change their own role or status")
     async with transaction() as conn:
         user = await update_user(conn, target, role=body.role, status=body.status)
+    recent_users.forget(target)  # committed: this process's next request reads it again
     if user is None:
         raise ApiError("not_found", "no such user")
     if body.status == "suspended":

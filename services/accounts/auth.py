@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.config import get_settings
 from services.accounts.api_keys import is_api_key, user_id_for_key
 from services.accounts.passwords import verify_password
 from services.accounts.tokens import InvalidTokenError, read_access_token
@@ -48,9 +50,40 @@ async def user_by_id(conn: AsyncConnection, user_id: int) -> AuthUser | None:
     return AuthUser(*row) if row else None
 
 
+class RecentUsers:
+    """Users read in the last `ttl` seconds, by id: an access token's every request would
+    otherwise read its user again (a round trip that was a third of an order's API time).
+    Changes made in this process (suspension, role) call `forget`; another process's changes
+    show within `ttl`. A ttl of 0 turns it off."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._users: dict[int, tuple[float, AuthUser]] = {}
+
+    def get(self, user_id: int) -> AuthUser | None:
+        found = self._users.get(user_id)
+        if found is None or time.monotonic() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def put(self, user: AuthUser) -> None:
+        if self.ttl > 0:
+            if len(self._users) > 100_000:
+                self._users.clear()  # bounded: a cache, never a record
+            self._users[user.id] = (time.monotonic(), user)
+
+    def forget(self, user_id: int) -> None:
+        self._users.pop(user_id, None)
+
+
+recent_users = RecentUsers(get_settings().auth_cache_seconds)
+
+
 async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:
     """The user a bearer token (an access token or an API key) belongs to, or
-    AuthenticationError. The caller decides what a suspended user may do."""
+    AuthenticationError. The caller decides what a suspended user may do. API keys are
+    looked up every time (a revoked key stops at once); an access token's user may come
+    from `recent_users`."""
     if is_api_key(token):
         key_user = await user_id_for_key(conn, token)
         if key_user is None:
@@ -61,9 +94,13 @@ async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:
             user_id = read_access_token(token)
         except InvalidTokenError as exc:
             raise AuthenticationError("invalid or expired token") from exc
+        cached = recent_users.get(user_id)
+        if cached is not None:
+            return cached
     user = await user_by_id(conn, user_id)
     if user is None:
         raise AuthenticationError("invalid or expired token")
+    recent_users.put(user)
     return user
 
 
