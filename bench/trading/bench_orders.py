@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -249,6 +250,7 @@ async def _run(clients: int, requests: int) -> None:
                 costs[name] = per_request_ms(before, cpu_seconds_by_role(), requests)
     finally:
         await asyncio.to_thread(stack.stop)
+        shutil.rmtree(root, ignore_errors=True)  # its Postgres and Temporal data
     print(f"\n{clients} concurrent clients, {requests} requests each row (2-core machine)\n")
     print(f"{'what':40} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
     for name, (rate, p50, p99, failed) in rows:
