@@ -16,12 +16,9 @@ AlertKind = Literal["price_above", "price_below", "price_move", "market_resolved
 # ---------------------------------------------------------------- workflow and activities
 
 
-class DeliveryState(BaseModel):
-    """The delivery workflow of one source (`batch:<market>:<batch>`, `alert:<id>`, ...):
-    it pages through that source's notifications and continues as new every few pages."""
+class PagingDelivery(BaseModel):
+    """What every delivery workflow carries: its progress in pages and how it runs channels."""
 
-    source: str
-    after_id: int = 0
     page_size: int = 200
     pages_per_run: int = 20
     pages_run: int = 0
@@ -31,20 +28,22 @@ class DeliveryState(BaseModel):
     webhook_backoff_seconds: float = 1.0
 
 
-class RelayState(BaseModel):
-    """The notification relay (one standing workflow): where it is and how it delivers."""
+class DeliveryState(PagingDelivery):
+    """The delivery workflow of one source (`alert:<id>`, `payment:<id>`, ...): it pages
+    through that source's notifications and continues as new every few pages."""
 
-    page_size: int = 200
+    source: str
+    after_id: int = 0
+
+
+class RelayState(PagingDelivery):
+    """The notification relay (one standing workflow for every trade batch's notifications)."""
+
+    pages_per_run: int = 100
     wait_seconds: float = 20.0
     # Once rows are waiting, gather more for this long before delivering a page: under load a
     # page then covers many batches, and the relay's Temporal work per order drops with it.
     gather_seconds: float = 0.5
-    pages_per_run: int = 100
-    pages_run: int = 0
-    delivered: int = 0
-    notifications_queue: str = ""
-    webhook_attempts: int = 5
-    webhook_backoff_seconds: float = 1.0
 
 
 class RelayRequest(BaseModel):

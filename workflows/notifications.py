@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -33,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         DeliveryState,
         PagePlan,
         PageRequest,
+        PagingDelivery,
         RelayDone,
         RelayRequest,
         RelayState,
@@ -63,13 +63,7 @@ EMAIL_RETRY = RetryPolicy(
 )
 
 
-class ChannelSettings(Protocol):
-    notifications_queue: str
-    webhook_attempts: int
-    webhook_backoff_seconds: float
-
-
-async def deliver_page(plan: PagePlan, settings: ChannelSettings, label: str) -> None:
+async def deliver_page(plan: PagePlan, settings: PagingDelivery, label: str) -> None:
     """Run every channel of one page side by side; a channel that gives up is logged and
     skipped (and a webhook's failure counted), never blocking the others."""
     steps = []
@@ -83,7 +77,7 @@ async def deliver_page(plan: PagePlan, settings: ChannelSettings, label: str) ->
 
 
 async def _channel(
-    activity: str, ids: list[int], retry: RetryPolicy, settings: ChannelSettings, label: str
+    activity: str, ids: list[int], retry: RetryPolicy, settings: PagingDelivery, label: str
 ) -> None:
     try:
         await workflow.execute_activity(
@@ -98,7 +92,7 @@ async def _channel(
         workflow.logger.warning("%s gave up for %s: %s", activity, label, exc)
 
 
-async def _webhook(user_id: int, ids: list[int], settings: ChannelSettings, label: str) -> None:
+async def _webhook(user_id: int, ids: list[int], settings: PagingDelivery, label: str) -> None:
     try:
         await workflow.execute_activity(
             DELIVER_WEBHOOK,
@@ -245,7 +239,7 @@ class NotificationRelayWorkflow:
         return self.state
 
 
-async def start_delivery_child(source: str, settings: ChannelSettings) -> None:
+async def start_delivery_child(source: str, settings: PagingDelivery) -> None:
     """Deliver another source on its own (abandoned when this workflow ends)."""
     await workflow.start_child_workflow(
         NotificationDeliveryWorkflow.run,
