@@ -56,9 +56,15 @@ class RecentUsers:
     Changes made in this process (suspension, role) call `forget`; another process's changes
     show within `ttl`. A ttl of 0 turns it off."""
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
+    def __init__(self, ttl: float | None = None) -> None:
+        self._ttl = ttl  # None: AUTH_CACHE_SECONDS, read when first needed (not at import)
         self._users: dict[int, tuple[float, AuthUser]] = {}
+
+    @property
+    def ttl(self) -> float:
+        if self._ttl is None:
+            self._ttl = get_settings().auth_cache_seconds
+        return self._ttl
 
     def get(self, user_id: int) -> AuthUser | None:
         found = self._users.get(user_id)
@@ -76,7 +82,7 @@ class RecentUsers:
         self._users.pop(user_id, None)
 
 
-recent_users = RecentUsers(get_settings().auth_cache_seconds)
+recent_users = RecentUsers()
 
 
 async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:

@@ -10,6 +10,7 @@ from core.db import connection
 from core.names import market_workflow_id
 from models.trading import OrderView, PlaceOrderRequest
 from services.accounts.ledger import reconcile
+from tests.helpers import Client as Trader
 from tests.helpers import fund, register
 from tests.trading.helpers import create_market, escrow_micros, market_row, order, wallet_micros
 
@@ -104,8 +105,20 @@ async def test_partial_fill_then_cancel_releases_the_rest_of_the_hold(
     assert again.status_code == 409
 
 
-async def test_gtd_order_expires_on_its_timer(api: httpx.AsyncClient) -> None:
+async def _status_once_not_resting(api: httpx.AsyncClient, user: Trader, order_id: str) -> str:
+    """The order's status once it has left the book (or `resting` after 10 s)."""
     import asyncio
+
+    for _ in range(100):
+        answer = await api.get(f"/v1/orders/{order_id}", headers=user.headers)
+        status = str(answer.json()["status"])
+        if status != "resting":
+            break
+        await asyncio.sleep(0.1)
+    return status
+
+
+async def test_gtd_order_expires_on_its_timer(api: httpx.AsyncClient) -> None:
     from datetime import UTC, datetime, timedelta
 
     _, (alice,), mid = await _market_with_traders(api, 1)
@@ -115,12 +128,7 @@ async def test_gtd_order_expires_on_its_timer(api: httpx.AsyncClient) -> None:
         time_in_force="gtd", expires_at=expires,
     )  # fmt: skip
     assert placed.json()["status"] == "resting"
-    for _ in range(100):
-        status = (await api.get(f"/v1/orders/{placed.json()['id']}", headers=alice.headers)).json()
-        if status["status"] != "resting":
-            break
-        await asyncio.sleep(0.1)
-    assert status["status"] == "expired"
+    assert await _status_once_not_resting(api, alice, placed.json()["id"]) == "expired"
     assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
 
 
@@ -226,12 +234,7 @@ async def test_an_order_expiring_while_paused_goes_at_resume_and_the_market_wait
     order_url = f"/v1/orders/{placed.json()['id']}"
     assert (await api.get(order_url, headers=alice.headers)).json()["status"] == "resting"
     assert (await api.post(f"/v1/markets/{mid}/resume", headers=admin.headers)).status_code == 200
-    for _ in range(100):
-        status = (await api.get(order_url, headers=alice.headers)).json()["status"]
-        if status != "resting":
-            break
-        await asyncio.sleep(0.1)
-    assert status == "expired"
+    assert await _status_once_not_resting(api, alice, placed.json()["id"]) == "expired"
     assert await wallet_micros(alice.id) == (100 * DOLLARS, 0)
 
 
