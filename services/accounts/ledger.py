@@ -39,6 +39,18 @@ class UserAccounts:
     reserved: int
 
 
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    """A user's cash: what they can spend and what their resting orders hold."""
+
+    available: int
+    reserved: int
+
+    @property
+    def total(self) -> int:
+        return self.available + self.reserved
+
+
 @dataclass(slots=True)
 class NewTransaction:
     kind: str
@@ -138,74 +150,75 @@ async def balances(conn: AsyncConnection, account_ids: Iterable[int]) -> dict[in
 async def post_transactions(
     conn: AsyncConnection, transactions: Sequence[NewTransaction]
 ) -> list[PostedTransaction]:
-    """Post many transactions in a fixed number of queries, inside the caller's transaction.
+    """Post many transactions in two round trips, inside the caller's transaction.
 
     Keys already posted are skipped (and reported with created=False). Raises LedgerError,
     leaving the caller to roll back, if a transaction is unbalanced or would take a user or
     escrow account below zero.
     """
+    return (await post_transactions_with_balances(conn, transactions))[0]
+
+
+async def post_transactions_with_balances(
+    conn: AsyncConnection, transactions: Sequence[NewTransaction], also_lock: Iterable[int] = ()
+) -> tuple[list[PostedTransaction], dict[int, int]]:
+    """`post_transactions`, also returning the balance each touched account (and each of
+    `also_lock`, locked too) is left with as it will commit, so callers need not read it back."""
     if not transactions:
-        return []
+        return [], {}
     for tx in transactions:
         if sum(amount for _, amount in tx.legs) != 0:
             raise LedgerError(
                 "unbalanced", f"transaction {tx.idempotency_key} does not sum to zero"
             )
     keys = [tx.idempotency_key for tx in transactions]
-    existing = await conn.execute(
+    touched = sorted({a for tx in transactions for a, _ in tx.legs} | set(also_lock))
+    # Lock in id order (two batches touching the same accounts queue up instead of
+    # deadlocking) and find the keys already posted, in one round trip.
+    rows = await conn.execute(
         text(
-            "SELECT idempotency_key, id FROM ledger_transactions WHERE idempotency_key = ANY(:keys)"
+            """
+            WITH locked AS (
+                SELECT id, kind, balance FROM ledger_accounts WHERE id = ANY(:ids)
+                ORDER BY id FOR UPDATE
+            )
+            SELECT id, kind, balance, NULL AS posted_key FROM locked
+            UNION ALL
+            SELECT id, NULL, NULL, idempotency_key FROM ledger_transactions
+            WHERE idempotency_key = ANY(:keys)
+            """
         ),
-        {"keys": keys},
-    )
-    already = {k: int(i) for k, i in existing}
-    fresh = [tx for tx in transactions if tx.idempotency_key not in already]
-    posted: dict[str, PostedTransaction] = {
-        k: PostedTransaction(i, k, created=False) for k, i in already.items()
-    }
-    if fresh:
-        posted.update(await _post_fresh(conn, fresh))
-    return [posted[k] for k in keys]
-
-
-async def _post_fresh(
-    conn: AsyncConnection, fresh: Sequence[NewTransaction]
-) -> dict[str, PostedTransaction]:
-    import json
-
-    inserted = await conn.execute(
-        text(
-            "INSERT INTO ledger_transactions "
-            "(kind, idempotency_key, user_id, market_id, order_id, memo) "
-            "SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]), "
-            "CAST(:users AS bigint[]), CAST(:markets AS bigint[]), CAST(:orders AS text[]), "
-            "CAST(:memos AS jsonb[])) RETURNING idempotency_key, id"
-        ),
-        {
-            "kinds": [tx.kind for tx in fresh],
-            "keys": [tx.idempotency_key for tx in fresh],
-            "users": [tx.user_id for tx in fresh],
-            "markets": [tx.market_id for tx in fresh],
-            "orders": [tx.order_id for tx in fresh],
-            "memos": [json.dumps(tx.memo) for tx in fresh],
-        },
-    )
-    ids = {k: int(i) for k, i in inserted}
-    touched = sorted({a for tx in fresh for a, _ in tx.legs})
-    # Lock in id order: two batches touching the same accounts queue up instead of deadlocking.
-    locked = await conn.execute(
-        text(
-            "SELECT id, kind, balance FROM ledger_accounts WHERE id = ANY(:ids) "
-            "ORDER BY id FOR UPDATE"
-        ),
-        {"ids": touched},
+        {"ids": touched, "keys": keys},
     )
     balance: dict[int, int] = {}
     kind_of: dict[int, str] = {}
-    for account_id, kind, value in locked:
-        balance[int(account_id)] = int(value)
-        kind_of[int(account_id)] = kind
-    entry_tx: list[int] = []
+    already: dict[str, int] = {}
+    for row_id, kind, value, posted_key in rows:
+        if posted_key is None:
+            balance[int(row_id)] = int(value)
+            kind_of[int(row_id)] = kind
+        else:
+            already[posted_key] = int(row_id)
+    posted: dict[str, PostedTransaction] = {
+        k: PostedTransaction(i, k, created=False) for k, i in already.items()
+    }
+    fresh = [tx for tx in transactions if tx.idempotency_key not in already]
+    if fresh:
+        posted.update(await _post_fresh(conn, fresh, balance, kind_of))
+    return [posted[k] for k in keys], balance
+
+
+async def _post_fresh(
+    conn: AsyncConnection,
+    fresh: Sequence[NewTransaction],
+    balance: dict[int, int],
+    kind_of: dict[int, str],
+) -> dict[str, PostedTransaction]:
+    """Check and write the new transactions, their entries and the new balances at once;
+    `balance` (locked by the caller) is updated in place."""
+    import json
+
+    entry_key: list[str] = []
     entry_account: list[int] = []
     entry_amount: list[int] = []
     entry_after: list[int] = []
@@ -220,29 +233,54 @@ async def _post_fresh(
                     f"{kind_of[account_id]} account {account_id} would go below zero",
                     {"account_id": account_id, "transaction": tx.idempotency_key},
                 )
-            entry_tx.append(ids[tx.idempotency_key])
+            entry_key.append(tx.idempotency_key)
             entry_account.append(account_id)
             entry_amount.append(amount)
             entry_after.append(balance[account_id])
-    if entry_tx:
-        await conn.execute(
-            text(
-                "INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after) "
-                "SELECT * FROM unnest(CAST(:t AS bigint[]), CAST(:a AS bigint[]), "
-                "CAST(:m AS bigint[]), CAST(:b AS bigint[]))"
-            ),
-            {"t": entry_tx, "a": entry_account, "m": entry_amount, "b": entry_after},
-        )
-        final = sorted({a for a in entry_account})
-        await conn.execute(
-            text(
-                "UPDATE ledger_accounts AS a SET balance = d.balance "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:bals AS bigint[])) AS d(id, balance) "
-                "WHERE a.id = d.id"
-            ),
-            {"ids": final, "bals": [balance[a] for a in final]},
-        )
-    return {k: PostedTransaction(i, k, created=True) for k, i in ids.items()}
+    changed = sorted(set(entry_account))
+    inserted = await conn.execute(
+        text(
+            """
+            WITH posted AS (
+                INSERT INTO ledger_transactions
+                    (kind, idempotency_key, user_id, market_id, order_id, memo)
+                SELECT * FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[]),
+                    CAST(:users AS bigint[]), CAST(:markets AS bigint[]),
+                    CAST(:orders AS text[]), CAST(:memos AS jsonb[]))
+                RETURNING idempotency_key, id
+            ), entries AS (
+                INSERT INTO ledger_entries (transaction_id, account_id, amount, balance_after)
+                SELECT posted.id, e.account, e.amount, e.after
+                FROM unnest(CAST(:entry_keys AS text[]), CAST(:accounts AS bigint[]),
+                    CAST(:amounts AS bigint[]), CAST(:afters AS bigint[]))
+                    WITH ORDINALITY AS e(key, account, amount, after, i)
+                JOIN posted ON posted.idempotency_key = e.key
+                ORDER BY e.i
+            ), balances AS (
+                UPDATE ledger_accounts AS a SET balance = d.balance
+                FROM unnest(CAST(:changed AS bigint[]), CAST(:balances AS bigint[]))
+                    AS d(id, balance)
+                WHERE a.id = d.id
+            )
+            SELECT idempotency_key, id FROM posted
+            """
+        ),
+        {
+            "kinds": [tx.kind for tx in fresh],
+            "keys": [tx.idempotency_key for tx in fresh],
+            "users": [tx.user_id for tx in fresh],
+            "markets": [tx.market_id for tx in fresh],
+            "orders": [tx.order_id for tx in fresh],
+            "memos": [json.dumps(tx.memo) for tx in fresh],
+            "entry_keys": entry_key,
+            "accounts": entry_account,
+            "amounts": entry_amount,
+            "afters": entry_after,
+            "changed": changed,
+            "balances": [balance[a] for a in changed],
+        },
+    )
+    return {k: PostedTransaction(int(i), k, created=True) for k, i in inserted}
 
 
 async def post_transaction(conn: AsyncConnection, tx: NewTransaction) -> PostedTransaction:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine import AMM_USER_ID, Fill, OrderState, OrderStatus
 from models.money import format_money, format_optional
+from services.accounts.ledger import Wallet
 from services.notifications.alerts import evaluate_price_alerts
 
 
@@ -145,12 +146,12 @@ async def _write_invoices(
     market_id: int,
     batch_no: int,
     executions: dict[str, _Execution],
+    wallets: dict[int, Wallet],
     now: datetime,
 ) -> dict[str, tuple[int, str]]:
     """Invoice rows; returns order id -> (invoice id, number)."""
     if not executions:
         return {}
-    balances = await _total_cash(conn, (e.user_id for e in executions.values()))
     rows = [
         {
             "u": ex.user_id,
@@ -161,7 +162,7 @@ async def _write_invoices(
             "sub": ex.subtotal,
             "fees": ex.fees,
             "cash": ex.cash_change,
-            "bal": balances.get(ex.user_id, 0),
+            "bal": wallets[ex.user_id].total,
             "now": now,
         }
         for order_id, ex in executions.items()
@@ -255,14 +256,16 @@ async def record_batch_notifications(
     market: Any,
     batch_no: int,
     work: BatchChanges,
+    wallets: dict[int, Wallet],
     significant_move: dict[str, Any] | None = None,
 ) -> int:
     """Order confirmations, invoices, fired price alerts and significant-move notices of one
-    batch, in its transaction. Returns how many notifications it recorded."""
+    batch, in its transaction; `wallets` are the users' balances after the batch. Returns how
+    many notifications it recorded."""
     market_id = int(market.id)
     source = batch_source(market_id, batch_no)
     executions = _executions(work.fills)
-    invoices = await _write_invoices(conn, market_id, batch_no, executions, work.now)
+    invoices = await _write_invoices(conn, market_id, batch_no, executions, wallets, work.now)
     notes: list[NewNotification] = []
     for state in work.states.values():
         if state.user_id == AMM_USER_ID:

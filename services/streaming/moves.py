@@ -33,33 +33,30 @@ async def detect_significant_move(
     last = fills[-1].yes_price
     since = now - timedelta(seconds=window_seconds)
     references = [f.yes_price for f in fills[:-1]]
-    previous = (
+    # The last alert, and the trades since the window's start (or since that alert, if it falls
+    # inside the window: measure from it, not again from prices it already reported).
+    previous, low, high = (
         await conn.execute(
             text(
-                "SELECT payload FROM market_events WHERE market_id = :m "
-                "AND kind = 'significant_move' ORDER BY seq DESC LIMIT 1"
-            ),
-            {"m": market_id},
-        )
-    ).scalar_one_or_none()
-    after_alert = False
-    if previous is not None and datetime.fromisoformat(previous["at"]) >= since:
-        # Measure from the last alert, not again from prices it already reported.
-        since = datetime.fromisoformat(previous["at"])
-        references.append(parse_money(previous["to"], allow_zero=True))
-        after_alert = True
-    low, high = (
-        await conn.execute(
-            text(
-                "SELECT min(yes_price), max(yes_price) FROM trades WHERE market_id = :m "
-                "AND created_at > :since AND created_at <= :now AND id <> ALL(:ids)"
-                if after_alert
-                else "SELECT min(yes_price), max(yes_price) FROM trades WHERE market_id = :m "
-                "AND created_at >= :since AND created_at <= :now AND id <> ALL(:ids)"
+                """
+                WITH previous AS (
+                    SELECT payload, CAST(payload->>'at' AS timestamptz) AS at FROM market_events
+                    WHERE market_id = :m AND kind = 'significant_move'
+                    ORDER BY seq DESC LIMIT 1
+                ), alert AS (
+                    SELECT max(at) AS at FROM previous WHERE at >= :since
+                )
+                SELECT (SELECT payload FROM previous), min(t.yes_price), max(t.yes_price)
+                FROM alert LEFT JOIN trades t ON t.market_id = :m AND t.created_at <= :now
+                    AND t.id <> ALL(:ids)
+                    AND (t.created_at > alert.at OR (alert.at IS NULL AND t.created_at >= :since))
+                """
             ),
             {"m": market_id, "since": since, "now": now, "ids": [f.trade_id for f in fills]},
         )
     ).one()
+    if previous is not None and datetime.fromisoformat(previous["at"]) >= since:
+        references.append(parse_money(previous["to"], allow_zero=True))
     references += [int(p) for p in (low, high) if p is not None]
     if not references:
         return None

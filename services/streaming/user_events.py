@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from engine import AMM_USER_ID, Fill, OrderState
 from models.money import format_money, format_optional
+from services.accounts.ledger import Wallet
 
 USER_CHANNEL = "oddsmith_user_events"
 
@@ -31,38 +32,49 @@ async def write_user_events(
     if not by_user:
         return
     users = sorted(by_user)  # one lock order for every batch: concurrent markets never deadlock
-    counts = [len(by_user[u]) for u in users]
-    rows = await conn.execute(
-        text(
-            "INSERT INTO user_stream_seqs (user_id, seq) "
-            "SELECT u, n FROM unnest(CAST(:u AS bigint[]), CAST(:n AS bigint[])) AS k(u, n) "
-            "ORDER BY u "
-            "ON CONFLICT (user_id) DO UPDATE SET seq = user_stream_seqs.seq + EXCLUDED.seq "
-            "RETURNING user_id, seq"
-        ),
-        {"u": users, "n": counts},
-    )
-    last_seq = {int(u): int(s) for u, s in rows}
-    inserts: list[dict[str, Any]] = []
-    notices: list[str] = []
+    event_user: list[int] = []
+    event_kind: list[str] = []
+    event_payload: list[str] = []
     for user_id in users:
-        user_events = by_user[user_id]
-        first = last_seq[user_id] - len(user_events) + 1
-        for i, (kind, payload) in enumerate(user_events):
-            inserts.append(
-                {"u": user_id, "seq": first + i, "kind": kind, "payload": json.dumps(payload)}
-            )
-        notices.append(f"{user_id}:{first}:{last_seq[user_id]}")
+        for kind, payload in by_user[user_id]:
+            event_user.append(user_id)
+            event_kind.append(kind)
+            event_payload.append(json.dumps(payload))
+    # One round trip: take each user's block of sequence numbers, store the events in it (in
+    # the order given) and announce "user:first:last" per user at commit.
     await conn.execute(
         text(
-            "INSERT INTO user_events (user_id, seq, kind, payload) "
-            "VALUES (:u, :seq, :kind, CAST(:payload AS jsonb))"
+            """
+            WITH wanted AS (
+                SELECT u, n FROM unnest(CAST(:u AS bigint[]), CAST(:n AS bigint[])) AS k(u, n)
+            ), seqs AS (
+                INSERT INTO user_stream_seqs (user_id, seq)
+                SELECT u, n FROM wanted ORDER BY u
+                ON CONFLICT (user_id) DO UPDATE SET seq = user_stream_seqs.seq + EXCLUDED.seq
+                RETURNING user_id, seq AS last
+            ), blocks AS (
+                SELECT seqs.user_id, seqs.last - wanted.n AS before, seqs.last
+                FROM seqs JOIN wanted ON wanted.u = seqs.user_id
+            ), stored AS (
+                INSERT INTO user_events (user_id, seq, kind, payload)
+                SELECT e.u, blocks.before + row_number() OVER (PARTITION BY e.u ORDER BY e.i),
+                    e.kind, e.payload
+                FROM unnest(CAST(:eu AS bigint[]), CAST(:ek AS text[]), CAST(:ep AS jsonb[]))
+                    WITH ORDINALITY AS e(u, kind, payload, i)
+                JOIN blocks ON blocks.user_id = e.u
+            )
+            SELECT pg_notify(:channel, user_id || ':' || (before + 1) || ':' || last)
+            FROM blocks
+            """
         ),
-        inserts,
-    )
-    await conn.execute(
-        text("SELECT pg_notify(:channel, n) FROM unnest(CAST(:notices AS text[])) AS n"),
-        {"channel": USER_CHANNEL, "notices": notices},
+        {
+            "u": users,
+            "n": [len(by_user[u]) for u in users],
+            "eu": event_user,
+            "ek": event_kind,
+            "ep": event_payload,
+            "channel": USER_CHANNEL,
+        },
     )
 
 
@@ -117,34 +129,20 @@ def fill_events(fill: Fill, market_id: int, now: datetime) -> list[tuple[int, st
     return events
 
 
-async def wallet_events(
-    conn: AsyncConnection, user_ids: Iterable[int]
-) -> list[tuple[int, str, dict[str, Any]]]:
-    """The wallets of users whose ledger this transaction changed, as they will commit."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return []
-    rows = await conn.execute(
-        text(
-            "SELECT user_id, kind, balance FROM ledger_accounts "
-            "WHERE user_id = ANY(:ids) AND kind IN ('user_available', 'user_reserved')"
-        ),
-        {"ids": ids},
-    )
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    for user_id, kind, balance in rows:
-        found[int(user_id)][kind] = int(balance)
-    events = []
-    for user_id in ids:
-        available = found[user_id].get("user_available", 0)
-        reserved = found[user_id].get("user_reserved", 0)
-        payload = {
-            "available": format_money(available),
-            "reserved": format_money(reserved),
-            "total": format_money(available + reserved),
-        }
-        events.append((user_id, "wallet", payload))
-    return events
+def wallet_events(wallets: dict[int, Wallet]) -> list[tuple[int, str, dict[str, Any]]]:
+    """`wallet` events for users whose ledger the transaction changed, as it will commit."""
+    return [
+        (
+            user_id,
+            "wallet",
+            {
+                "available": format_money(wallet.available),
+                "reserved": format_money(wallet.reserved),
+                "total": format_money(wallet.total),
+            },
+        )
+        for user_id, wallet in sorted(wallets.items())
+    ]
 
 
 async def record_batch_user_events(
@@ -153,7 +151,7 @@ async def record_batch_user_events(
     states: Iterable[OrderState],
     fills: list[Fill],
     client_ids: dict[str, str | None],
-    wallet_users: Iterable[int],
+    wallets: dict[int, Wallet],
     now: datetime,
 ) -> None:
     """A trade batch's user events: its fills, then the orders it changed, then wallets."""
@@ -165,5 +163,5 @@ async def record_batch_user_events(
             continue
         payload = order_event(state, market_id, client_ids.get(state.order_id), now)
         events.append((int(state.user_id), "order", payload))
-    events.extend(await wallet_events(conn, wallet_users))
+    events.extend(wallet_events(wallets))
     await write_user_events(conn, events)

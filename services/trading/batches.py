@@ -48,9 +48,10 @@ from models.trading import (
 )
 from services.accounts.ledger import (
     NewTransaction,
+    Wallet,
     escrow_account,
     platform_account,
-    post_transactions,
+    post_transactions_with_balances,
     user_accounts,
 )
 from services.notifications.outbox import record_batch_notifications
@@ -132,20 +133,21 @@ async def _apply_batch_once(
     market_id = int(batch.market_id)
     try:
         async with transaction() as conn:
-            stored = (
-                await conn.execute(
-                    text("SELECT result FROM trade_batches WHERE market_id = :m AND batch_no = :b"),
-                    {"m": market_id, "b": batch.batch_no},
-                )
-            ).scalar_one_or_none()
-            if stored is not None:
-                log.info("market %s batch %s was applied before", market_id, batch.batch_no)
-                return BatchOutput.model_validate(stored)
+            # The market, locked, and the batch's stored result if a previous attempt committed
+            # (a retry racing that attempt is stopped by trade_batches' primary key instead).
             market = (
                 await conn.execute(
-                    text("SELECT * FROM markets WHERE id = :m FOR UPDATE"), {"m": market_id}
+                    text(
+                        "SELECT m.*, (SELECT result FROM trade_batches "
+                        "WHERE market_id = m.id AND batch_no = :b) AS stored_result "
+                        "FROM markets m WHERE m.id = :m FOR UPDATE OF m"
+                    ),
+                    {"m": market_id, "b": batch.batch_no},
                 )
             ).one()
+            if market.stored_result is not None:
+                log.info("market %s batch %s was applied before", market_id, batch.batch_no)
+                return BatchOutput.model_validate(market.stored_result)
             engine = cache.get(market_id, int(market.last_batch))
             if engine is None:
                 engine = await load_engine(conn, market)
@@ -391,39 +393,23 @@ async def _persist(
             "close_time": work.close_time,
         },
     )
-    events = MarketEventWriter(conn, market.id)
     move = await detect_significant_move(
         conn, market.id, work.fills, work.now, **significant_move_rule()
     )
-    await events.after_batch(
+    events = MarketEventWriter(conn, market.id)
+    events.add_batch(
         market, engine, work.fills, work.status, work.now, book_changed=bool(work.states)
     )
     if move is not None:
         events.add("significant_move", move)
-        await events.flush()
-    # The ledger locks user accounts that every market shares: post late to hold them briefly
-    # (the wallet events and invoices below read the balances it leaves).
-    await _write_ledger(conn, market.id, batch.batch_no, work)
+    await events.flush()
+    # The ledger locks user accounts that every market shares: post late to hold them briefly.
+    # The wallet events and invoices below show the balances it leaves.
+    wallets = await _write_ledger(conn, market.id, batch.batch_no, work)
     await record_batch_user_events(
-        conn,
-        market.id,
-        work.states.values(),
-        work.fills,
-        work.client_ids,
-        _ledger_users(work),
-        work.now,
+        conn, market.id, work.states.values(), work.fills, work.client_ids, wallets, work.now
     )
-    await record_batch_notifications(conn, market, batch.batch_no, work, move)
-
-
-def _ledger_users(work: BatchWork) -> set[int]:
-    return {
-        int(ref.user_id)
-        for _, postings in work.postings
-        for p in postings
-        for ref in (p.debit, p.credit)
-        if ref.user_id is not None and ref.user_id != AMM_USER_ID
-    }
+    await record_batch_notifications(conn, market, batch.batch_no, work, wallets, move)
 
 
 async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:
@@ -494,59 +480,71 @@ async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) 
 
 
 async def _write_fills(conn: AsyncConnection, market_id: int, work: BatchWork) -> None:
+    """The batch's trades and, for each, the taker's and the maker's fill, in one statement."""
     if not work.fills:
         return
-    fills = []
-    trades = []
+    fills: dict[str, list[Any]] = defaultdict(list)
     for f in work.fills:
-        trades.append(
-            {
-                "id": f.trade_id,
-                "m": market_id,
-                "p": f.yes_price,
-                "c": f.count,
-                "k": f.kind.value,
-                "s": f.taker_book_side.value,
-                "now": work.now,
-            }
-        )
-        fills.append(_fill_row(f, market_id, work.now, taker=True))
-        fills.append(_fill_row(f, market_id, work.now, taker=False))
+        for taker in (True, False):
+            user = f.taker_user_id if taker else f.maker_user_id
+            fills["id"].append(f"{f.trade_id}:{'t' if taker else 'm'}")
+            fills["trade"].append(f.trade_id)
+            fills["order"].append(f.taker_order_id if taker else f.maker_order_id)
+            fills["user"].append(None if user == AMM_USER_ID else int(user))
+            fills["side"].append((f.taker_side if taker else f.maker_side).value)
+            fills["price"].append(f.taker_price if taker else f.maker_price)
+            fills["count"].append(f.count)
+            fills["fee"].append(f.taker_fee if taker else f.maker_fee)
+            fills["taker"].append(taker)
+            fills["opened"].append(f.taker_opened if taker else f.maker_opened)
+            fills["closed"].append(f.taker_closed if taker else f.maker_closed)
+            fills["kind"].append(f.kind.value)
     await conn.execute(
         text(
-            "INSERT INTO trades (id, market_id, yes_price, count, kind, taker_book_side, "
-            "created_at) VALUES (:id, :m, :p, :c, :k, :s, :now)"
+            """
+            WITH trades AS (
+                INSERT INTO trades (id, market_id, yes_price, count, kind, taker_book_side,
+                    created_at)
+                SELECT t.id, CAST(:m AS bigint), t.price, t.count, t.kind, t.side,
+                    CAST(:now AS timestamptz)
+                FROM unnest(CAST(:t_ids AS text[]), CAST(:t_prices AS bigint[]),
+                    CAST(:t_counts AS bigint[]), CAST(:t_kinds AS text[]),
+                    CAST(:t_sides AS text[])) AS t(id, price, count, kind, side)
+            )
+            INSERT INTO fills (id, trade_id, market_id, order_id, user_id, side, price, count,
+                fee, is_taker, opened, closed, kind, created_at)
+            SELECT f.id, f.trade, CAST(:m AS bigint), f.order_id, f.user_id, f.side, f.price,
+                f.count, f.fee, f.taker, f.opened, f.closed, f.kind, CAST(:now AS timestamptz)
+            FROM unnest(CAST(:ids AS text[]), CAST(:trades AS text[]), CAST(:orders AS text[]),
+                CAST(:users AS bigint[]), CAST(:sides AS text[]), CAST(:prices AS bigint[]),
+                CAST(:counts AS bigint[]), CAST(:fees AS bigint[]), CAST(:takers AS boolean[]),
+                CAST(:opened AS bigint[]), CAST(:closed AS bigint[]), CAST(:kinds AS text[]))
+                AS f(id, trade, order_id, user_id, side, price, count, fee, taker, opened,
+                    closed, kind)
+            """
         ),
-        trades,
+        {
+            "m": market_id,
+            "now": work.now,
+            "t_ids": [f.trade_id for f in work.fills],
+            "t_prices": [f.yes_price for f in work.fills],
+            "t_counts": [f.count for f in work.fills],
+            "t_kinds": [f.kind.value for f in work.fills],
+            "t_sides": [f.taker_book_side.value for f in work.fills],
+            "ids": fills["id"],
+            "trades": fills["trade"],
+            "orders": fills["order"],
+            "users": fills["user"],
+            "sides": fills["side"],
+            "prices": fills["price"],
+            "counts": fills["count"],
+            "fees": fills["fee"],
+            "takers": fills["taker"],
+            "opened": fills["opened"],
+            "closed": fills["closed"],
+            "kinds": fills["kind"],
+        },
     )
-    await conn.execute(
-        text(
-            "INSERT INTO fills (id, trade_id, market_id, order_id, user_id, side, price, count, "
-            "fee, is_taker, opened, closed, kind, created_at) VALUES (:id, :trade, :m, :order, "
-            ":user, :side, :price, :count, :fee, :taker, :opened, :closed, :kind, :now)"
-        ),
-        fills,
-    )
-
-
-def _fill_row(f: Fill, market_id: int, now: datetime, *, taker: bool) -> dict[str, Any]:
-    user = f.taker_user_id if taker else f.maker_user_id
-    return {
-        "id": f"{f.trade_id}:{'t' if taker else 'm'}",
-        "trade": f.trade_id,
-        "m": market_id,
-        "order": f.taker_order_id if taker else f.maker_order_id,
-        "user": None if user == AMM_USER_ID else int(user),
-        "side": (f.taker_side if taker else f.maker_side).value,
-        "price": f.taker_price if taker else f.maker_price,
-        "count": f.count,
-        "fee": f.taker_fee if taker else f.maker_fee,
-        "taker": taker,
-        "opened": f.taker_opened if taker else f.maker_opened,
-        "closed": f.taker_closed if taker else f.maker_closed,
-        "kind": f.kind.value,
-        "now": now,
-    }
 
 
 @dataclass
@@ -624,9 +622,10 @@ async def _write_positions(
 
 async def _write_ledger(
     conn: AsyncConnection, market_id: int, batch_no: int, work: BatchWork
-) -> None:
+) -> dict[int, Wallet]:
+    """Post the batch's ledger transactions; returns the wallet each user involved is left with."""
     if not work.postings:
-        return
+        return {}
     users = {
         int(ref.user_id)
         for _, postings in work.postings
@@ -670,4 +669,12 @@ async def _write_ledger(
                     memo={"batch": batch_no, "item": item_no},
                 )
             )
-    await post_transactions(conn, transactions)
+    # Both of a user's accounts are read (and locked) so that their wallet is exact.
+    _, balance = await post_transactions_with_balances(
+        conn,
+        transactions,
+        also_lock=[a for acc in accounts.values() for a in (acc.available, acc.reserved)],
+    )
+    return {
+        uid: Wallet(balance[acc.available], balance[acc.reserved]) for uid, acc in accounts.items()
+    }

@@ -29,7 +29,7 @@ class MarketEventWriter:
     def add(self, kind: str, payload: dict[str, Any]) -> None:
         self.events.append((kind, {"market_id": str(self.market_id), **payload}))
 
-    async def after_batch(
+    def add_batch(
         self,
         market: Any,
         engine: MarketEngine,
@@ -38,6 +38,7 @@ class MarketEventWriter:
         now: datetime,
         book_changed: bool,
     ) -> None:
+        """Queue a trade batch's trade, ticker, book and status events; flush() writes them."""
         for f in fills:
             self.add(
                 "trade",
@@ -78,34 +79,33 @@ class MarketEventWriter:
             )
         if status is not None and status != market.status:
             self.add("status", {"status": status})
-        await self.flush()
 
     async def flush(self) -> None:
+        """Number, store and announce the pending events in one round trip."""
         if not self.events:
             return
-        first = (
-            await self.conn.execute(
-                text(
-                    "UPDATE markets SET stream_seq = stream_seq + :n WHERE id = :m "
-                    "RETURNING stream_seq - :n + 1"
-                ),
-                {"n": len(self.events), "m": self.market_id},
-            )
-        ).scalar_one()
-        rows = [
-            {"m": self.market_id, "seq": first + i, "kind": kind, "payload": json.dumps(payload)}
-            for i, (kind, payload) in enumerate(self.events)
-        ]
         await self.conn.execute(
             text(
-                "INSERT INTO market_events (market_id, seq, kind, payload) "
-                "VALUES (:m, :seq, :kind, CAST(:payload AS jsonb))"
+                """
+                WITH seq AS (
+                    UPDATE markets SET stream_seq = stream_seq + :n WHERE id = :m
+                    RETURNING id, stream_seq - :n + 1 AS first
+                ), stored AS (
+                    INSERT INTO market_events (market_id, seq, kind, payload)
+                    SELECT seq.id, seq.first + e.i - 1, e.kind, e.payload
+                    FROM seq, unnest(CAST(:kinds AS text[]), CAST(:payloads AS jsonb[]))
+                        WITH ORDINALITY AS e(kind, payload, i)
+                )
+                SELECT pg_notify(:channel, concat_ws(':', seq.id, seq.first, seq.first + :n - 1))
+                FROM seq
+                """
             ),
-            rows,
-        )
-        last = first + len(self.events) - 1
-        await self.conn.execute(
-            text("SELECT pg_notify(:channel, :message)"),
-            {"channel": MARKET_CHANNEL, "message": f"{self.market_id}:{first}:{last}"},
+            {
+                "n": len(self.events),
+                "m": self.market_id,
+                "kinds": [kind for kind, _ in self.events],
+                "payloads": [json.dumps(payload) for _, payload in self.events],
+                "channel": MARKET_CHANNEL,
+            },
         )
         self.events.clear()
