@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.config import get_settings
 from core.db import autocommit, connection, transaction
 from models.notifications import DeliveryResult, PagePlan, WebhookFailureResult
-from services.notifications.mail import recipient, render_email
+from services.notifications.mail import recipient, render_digest, render_email
 from services.notifications.outbox import NewNotification, insert_notifications
 from services.notifications.preferences import PREFERENCE_COLUMNS, preferences_from_row
 from services.streaming.user_events import write_user_events
@@ -205,16 +205,20 @@ async def deliver_email(ids: list[int]) -> DeliveryResult:
         if settings.smtp_username:
             await smtp.login(settings.smtp_username, settings.smtp_password)
         async with autocommit() as conn:
-            for row in rows:
+            for to, group in _by_recipient(rows).items():
+                ids = [int(row.id) for row in group]
+                message = (
+                    render_email(group[0], settings.mail_from)
+                    if len(group) == 1
+                    else render_digest(group, settings.mail_from)
+                )
                 try:
-                    await smtp.sendmail(
-                        sender, [recipient(row)], render_email(row, settings.mail_from)
-                    )
+                    await smtp.sendmail(sender, [to], message)
                 except aiosmtplib.SMTPException as exc:
-                    errors.append(f"notification {row.id}: {exc}")
+                    errors.append(f"notifications {ids}: {exc}")
                     continue
-                sent.append(int(row.id))
-                await _mark_on(conn, [int(row.id)], "email", "sent")
+                sent += ids
+                await _mark_on(conn, ids, "email", "sent")
     finally:
         if smtp.is_connected:
             try:
@@ -224,6 +228,14 @@ async def deliver_email(ids: list[int]) -> DeliveryResult:
     if errors:
         raise DeliveryError("; ".join(errors[:5]))
     return DeliveryResult(sent=len(sent), skipped=len(ids) - len(rows))
+
+
+def _by_recipient(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    """A page's notifications per email address, in order: each address gets one message."""
+    groups: dict[str, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(recipient(row), []).append(row)
+    return groups
 
 
 # ---------------------------------------------------------------- webhooks

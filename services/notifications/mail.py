@@ -9,6 +9,7 @@ quoted-printable otherwise. Header values never carry a line break (header injec
 from __future__ import annotations
 
 import quopri
+from collections.abc import Sequence
 from email.header import Header
 from email.utils import formatdate
 from typing import Any
@@ -41,14 +42,55 @@ def notification_text(row: Any) -> str:
 def render_email(row: Any, mail_from: str) -> bytes:
     """The message for one notification row (`id`, `kind`, `title`, `body`, `data` and the
     recipient in `email` or `account_email`)."""
-    encoding, body = _body(notification_text(row))
+    return _message(
+        mail_from,
+        recipient(row),
+        row.title,
+        notification_text(row),
+        f"<notification-{int(row.id)}@oddsmith>",
+        [("X-Oddsmith-Kind", _header_value(row.kind))],
+    )
+
+
+def render_digest(rows: Sequence[Any], mail_from: str) -> bytes:
+    """One message for several notifications to the same recipient, delivered together (an
+    active trader gets one email per delivery page, not one per order). Each notification is
+    a section of the body, in order; the headers list their ids and kinds."""
+    first, last = int(rows[0].id), int(rows[-1].id)
+    sections = [
+        f"{row.title}\n{'-' * min(len(row.title), 72)}\n{notification_text(row)}" for row in rows
+    ]
+    return _message(
+        mail_from,
+        recipient(rows[0]),
+        f"{len(rows)} updates: {rows[0].title}, and more",
+        "\n".join(sections),
+        f"<notifications-{first}-{last}@oddsmith>",
+        [
+            ("X-Oddsmith-Kind", "digest"),
+            # folded, one item per line: a page's worth stays within SMTP's line limit
+            ("X-Oddsmith-Kinds", ",\r\n ".join(_header_value(row.kind) for row in rows)),
+            ("X-Oddsmith-Notifications", ",\r\n ".join(str(int(row.id)) for row in rows)),
+        ],
+    )
+
+
+def _message(
+    mail_from: str,
+    to: str,
+    subject: str,
+    text: str,
+    message_id: str,
+    extra: list[tuple[str, str]],
+) -> bytes:
+    encoding, body = _body(text)
     headers = [
         ("From", _header_value(mail_from)),
-        ("To", _header_value(recipient(row))),
-        ("Subject", _header_value(row.title)),
+        ("To", _header_value(to)),
+        ("Subject", _header_value(subject)),
         ("Date", formatdate(usegmt=True)),
-        ("Message-ID", f"<notification-{int(row.id)}@oddsmith>"),
-        ("X-Oddsmith-Kind", _header_value(row.kind)),
+        ("Message-ID", message_id),
+        *extra,
         ("MIME-Version", "1.0"),
         ("Content-Type", 'text/plain; charset="utf-8"'),
         ("Content-Transfer-Encoding", encoding),

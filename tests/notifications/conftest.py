@@ -33,6 +33,20 @@ class SmtpSink:
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]
 
+    def kinds_to(self, address: str) -> list[str]:
+        """The kinds of the notifications mailed to `address`, a digest's one by one."""
+        return [kind for m in self.to(address) for kind in message_kinds(m)]
+
+    def with_kind(self, address: str, kind: str) -> Message | None:
+        """The message (single or digest) that carried a `kind` notification to `address`."""
+        return next((m for m in self.to(address) if kind in message_kinds(m)), None)
+
+
+def message_kinds(message: Message) -> list[str]:
+    if message["X-Oddsmith-Kind"] != "digest":
+        return [str(message["X-Oddsmith-Kind"])]
+    return [k.strip() for k in str(message["X-Oddsmith-Kinds"]).split(",")]
+
 
 @dataclass
 class Hook:

@@ -60,9 +60,7 @@ async def test_price_above_fires_once_per_crossing_and_rearms(
     fired = await eventually(lambda: _count(of_kind(api, watcher, "price_above"), 2))
     assert [n["data"]["price"] for n in fired] == ["0.62", "0.65"]
     # Delivered like any other notification: email and signed webhook.
-    await eventually(
-        lambda: sum(m["X-Oddsmith-Kind"] == "price_above" for m in smtp_sink.to(watcher.email)) == 2
-    )
+    await eventually(lambda: smtp_sink.kinds_to(watcher.email).count("price_above") == 2)
     await eventually(
         lambda: sum(h.json["kind"] == "price_above" for h in webhooks.at(f"ok/{watcher.id}")) == 2
     )
@@ -131,12 +129,8 @@ async def test_market_resolved_alerts_and_payout_notices_are_delivered(
     paid = (await eventually(lambda: of_kind(api, alice, "market_resolved")))[0]
     assert paid["data"]["payout"] == "7.00"
     # Holders' payout notices go out by email like everything else.
-    await eventually(
-        lambda: any(m["X-Oddsmith-Kind"] == "market_resolved" for m in smtp_sink.to(alice.email))
-    )
-    await eventually(
-        lambda: any(m["X-Oddsmith-Kind"] == "market_resolved" for m in smtp_sink.to(watcher.email))
-    )
+    await eventually(lambda: "market_resolved" in smtp_sink.kinds_to(alice.email))
+    await eventually(lambda: "market_resolved" in smtp_sink.kinds_to(watcher.email))
 
 
 async def test_significant_moves_reach_holders(api: httpx.AsyncClient) -> None:

@@ -18,6 +18,7 @@ from services.notifications.delivery import (
     deliver_webhook,
     verify_webhook,
 )
+from services.notifications.outbox import NewNotification, insert_notifications
 from tests.helpers import Client, register
 from tests.notifications.conftest import SmtpSink, WebhookReceiver, eventually
 from tests.notifications.helpers import deliveries, inbox, kinds, stream_kinds, trader
@@ -63,13 +64,13 @@ async def test_every_order_kind_reaches_inbox_stream_email_and_webhook(
     await eventually(lambda: _equal(stream_kinds(alice), ORDER_KINDS))
     assert await stream_kinds(bob) == ["order_filled"]
 
-    mail = await eventually(
-        lambda: len(smtp_sink.to(alice.email)) == 5 and smtp_sink.to(alice.email)
+    mailed = await eventually(
+        lambda: len(smtp_sink.kinds_to(alice.email)) == 5 and smtp_sink.kinds_to(alice.email)
     )
-    assert sorted(m["X-Oddsmith-Kind"] for m in mail) == ORDER_KINDS
-    partial = next(m for m in mail if m["X-Oddsmith-Kind"] == "order_partially_filled")
-    assert "4 contracts filled" in partial.get_payload()
-    assert await eventually(lambda: len(smtp_sink.to(bob.email)) == 1)
+    assert sorted(mailed) == ORDER_KINDS
+    partial = smtp_sink.with_kind(alice.email, "order_partially_filled")
+    assert partial is not None and "4 contracts filled" in partial.get_payload()
+    assert await eventually(lambda: smtp_sink.kinds_to(bob.email) == ["order_filled"])
 
     hooks = await eventually(
         lambda: len(webhooks.at(f"ok/{alice.id}")) == 5 and webhooks.at(f"ok/{alice.id}")
@@ -112,7 +113,7 @@ async def test_a_retried_delivery_sends_once(
     notes = await eventually(lambda: inbox(api, alice))
     nid = notes[0]["id"]
     await eventually(lambda: len(webhooks.at(f"ok/{alice.id}")) == 1)
-    await eventually(lambda: len(smtp_sink.to(alice.email)) == 1)
+    await eventually(lambda: len(smtp_sink.kinds_to(alice.email)) == 1)
     assert await eventually(lambda: _has_all(nid))
 
     # The activities again (as a retry would run them), and the whole workflow again.
@@ -125,7 +126,7 @@ async def test_a_retried_delivery_sends_once(
     import asyncio
 
     await asyncio.sleep(1.0)
-    assert len(smtp_sink.to(alice.email)) == 1
+    assert len(smtp_sink.kinds_to(alice.email)) == 1
     assert len(webhooks.at(f"ok/{alice.id}")) == 1
     assert await stream_kinds(alice) == ["order_accepted"]
 
@@ -142,7 +143,7 @@ async def test_a_failing_webhook_blocks_neither_email_nor_the_trade_and_gets_dis
     mid = (await create_market(api, admin))["id"]
     first = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.30")
     assert first.status_code == 201  # the trade does not wait for any delivery
-    await eventually(lambda: len(smtp_sink.to(alice.email)) == 1)
+    await eventually(lambda: len(smtp_sink.kinds_to(alice.email)) == 1)
     # Retried with backoff (3 attempts in the tests), then counted as one failure.
     await eventually(lambda: len(webhooks.at(f"fail/{alice.id}")) == 3)
     second = await order(api, alice, mid, action="buy", side="yes", count=1, price="0.31")
@@ -153,14 +154,12 @@ async def test_a_failing_webhook_blocks_neither_email_nor_the_trade_and_gets_dis
     assert "failed 2 deliveries" in disabled["body"]
     settings = (await api.get("/v1/me/notification-settings", headers=alice.headers)).json()
     assert settings["webhook_enabled"] is False
-    await eventually(
-        lambda: any(m["X-Oddsmith-Kind"] == "webhook_disabled" for m in smtp_sink.to(alice.email))
-    )
+    await eventually(lambda: "webhook_disabled" in smtp_sink.kinds_to(alice.email))
     hits = len(webhooks.at(f"fail/{alice.id}"))
     assert hits == 6
     # Disabled: later notifications are not sent to it.
     await order(api, alice, mid, action="buy", side="yes", count=1, price="0.32")
-    await eventually(lambda: len(smtp_sink.to(alice.email)) == 4)
+    await eventually(lambda: len(smtp_sink.kinds_to(alice.email)) == 4)
     assert len(webhooks.at(f"fail/{alice.id}")) == hits
     # Setting the URL again re-enables it.
     again = await api.put(
@@ -195,7 +194,7 @@ async def test_the_relay_unmarks_what_it_delivered_and_a_replanned_page_sends_no
     mid = (await create_market(api, admin))["id"]
     for price in ("0.30", "0.31", "0.32"):
         await order(api, alice, mid, action="buy", side="yes", count=1, price=price)
-    await eventually(lambda: len(smtp_sink.to(alice.email)) == 3)
+    await eventually(lambda: len(smtp_sink.kinds_to(alice.email)) == 3)
     await eventually(lambda: len(webhooks.at(f"ok/{alice.id}")) == 3)
     assert await eventually(lambda: _none_marked_for_relay(alice))
 
@@ -205,6 +204,36 @@ async def test_the_relay_unmarks_what_it_delivered_and_a_replanned_page_sends_no
             text("UPDATE notifications SET relay = true WHERE user_id = :u"), {"u": int(alice.id)}
         )
     assert await eventually(lambda: _none_marked_for_relay(alice))
-    assert len(smtp_sink.to(alice.email)) == 3
+    assert len(smtp_sink.kinds_to(alice.email)) == 3
     assert len(webhooks.at(f"ok/{alice.id}")) == 3
     assert await stream_kinds(alice) == ["order_accepted"] * 3
+
+
+async def test_notifications_delivered_together_reach_each_address_as_one_email(
+    api: httpx.AsyncClient, smtp_sink: SmtpSink
+) -> None:
+    alice, bob = await register(api), await register(api)
+    source = f"test:digest:{alice.id}"  # a source no delivery workflow watches
+    notes = [
+        NewNotification(int(alice.id), "order_accepted", f"Order {i}", f"Resting {i}.")
+        for i in range(3)
+    ]
+    notes.append(NewNotification(int(bob.id), "order_filled", "Filled", "Your order is filled."))
+    async with transaction() as conn:
+        await insert_notifications(conn, source, notes)
+        rows = await conn.execute(
+            text("SELECT id FROM notifications WHERE source = :s ORDER BY id"), {"s": source}
+        )
+        ids = [int(r[0]) for r in rows]
+
+    assert (await deliver_email(ids)).sent == 4
+    (digest,) = smtp_sink.to(alice.email)
+    assert digest["X-Oddsmith-Kind"] == "digest"
+    assert smtp_sink.kinds_to(alice.email) == ["order_accepted"] * 3
+    assert all(f"Resting {i}." in digest.get_payload() for i in range(3))
+    (single,) = smtp_sink.to(bob.email)
+    assert single["X-Oddsmith-Kind"] == "order_filled"
+    # Every notification is marked: a retry sends nothing again.
+    assert (await deliver_email(ids)).sent == 0
+    assert len(smtp_sink.to(alice.email)) == 1
+    assert [await deliveries(str(i)) for i in ids] == [{"email": "sent"}] * 4

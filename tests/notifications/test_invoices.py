@@ -146,9 +146,9 @@ async def test_deposits_and_withdrawals_get_receipts(
     await eventually(
         lambda: (
             sorted(
-                m["X-Oddsmith-Kind"]
-                for m in smtp_sink.to(alice.email)
-                if m["X-Oddsmith-Kind"].startswith(("deposit_", "withdrawal_"))
+                kind
+                for kind in smtp_sink.kinds_to(alice.email)
+                if kind.startswith(("deposit_", "withdrawal_"))
             )
             == wanted
         )

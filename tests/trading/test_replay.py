@@ -33,6 +33,7 @@ async def test_a_busy_market_history_replays_without_nondeterminism(
         api, users[0], mid, action="buy", side="yes", count=3, price="0.20",
         time_in_force="gtd", expires_at=expires,
     )  # fmt: skip
+
     async def one(i: int) -> httpx.Response:
         side = "buy" if i % 2 else "sell"
         price = f"0.{45 + i % 10}"

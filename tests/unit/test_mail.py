@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from types import SimpleNamespace
 
-from services.notifications.mail import render_email
+from services.notifications.mail import render_digest, render_email
 
 
 def _row(**fields: object) -> SimpleNamespace:
@@ -50,3 +50,24 @@ def test_unicode_text_is_encoded_and_line_breaks_cannot_inject_headers() -> None
     assert message["Content-Transfer-Encoding"] == "quoted-printable"
     text = message.get_content().replace("\r\n", "\n")  # on the wire, lines end in CRLF
     assert text == "Prix: 0,40 €\nLigne deux\n\nmarket_id: 7\nprice: 0.40\n"
+
+
+def test_a_digest_carries_each_notification_in_order_and_names_them_all() -> None:
+    rows = [
+        _row(id=40 + i, kind=kind, title=f"Update {i}", body=f"Body {i}")
+        for i, kind in enumerate(["order_accepted", "order_filled", "order_cancelled"] * 20)
+    ]
+    raw = render_digest(rows, "noreply@oddsmith.dev")
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))  # SMTP's line limit
+    message = message_from_bytes(raw, policy=policy.default)
+    assert message["To"] == "alice@example.com"
+    assert message["Subject"] == "60 updates: Update 0, and more"
+    assert message["Message-ID"] == "<notifications-40-99@oddsmith>"
+    assert message["X-Oddsmith-Kind"] == "digest"
+    kinds = [k.strip() for k in str(message["X-Oddsmith-Kinds"]).split(",")]
+    assert kinds == [row.kind for row in rows]
+    ids = [int(i) for i in str(message["X-Oddsmith-Notifications"]).split(",")]
+    assert ids == list(range(40, 100))
+    text = message.get_content()
+    positions = [text.index(f"Body {i}\r\n") for i in range(60)]
+    assert positions == sorted(positions)
