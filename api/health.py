@@ -8,9 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from core.db import get_engine
+from core.db import get_engine, sql
 
 router = APIRouter(tags=["operations"])
 
@@ -24,7 +23,7 @@ async def healthz() -> dict[str, str]:
 
 async def _check_database() -> None:
     async with get_engine().connect() as conn:
-        await conn.execute(text("SELECT 1"))
+        await conn.execute(sql("SELECT 1"))
 
 
 async def _check_temporal(request: Request) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import logging
 from typing import Any, TypeVar
 
-from sqlalchemy import text
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -18,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import STATUS_BY_CODE, ApiError
 from core.config import get_settings
-from core.db import connection
+from core.db import connection, sql
 from core.names import market_workflow_id
 
 log = logging.getLogger(__name__)
@@ -97,7 +96,7 @@ async def _finished_or_unknown(market_id: str) -> ApiError:
     async with connection() as conn:
         status = (
             await conn.execute(
-                text("SELECT status FROM markets WHERE id = :m"),
+                sql("SELECT status FROM markets WHERE id = :m"),
                 {"m": int(market_id) if market_id.isdigit() else -1},
             )
         ).scalar_one_or_none()

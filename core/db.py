@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core.config import Settings, get_settings
 
 _engine: AsyncEngine | None = None
+
+
+@lru_cache(maxsize=2048)
+def sql(statement: str) -> TextClause:
+    """`text(statement)`, built once per distinct statement. Building one parses its bind
+    parameters with regular expressions: that was a quarter of a trade batch's Python time."""
+    return text(statement)
 
 
 def create_engine(settings: Settings | None = None) -> AsyncEngine:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
-from sqlalchemy import text
 
 from activities.notifications import start_alert_timer
 from api.deps import CurrentUser, TemporalClient
 from api.errors import ApiError
 from api.routes.pagination import Cursor, Limit, cursor_id, path_id
-from core.db import connection, transaction
+from core.db import connection, sql, transaction
 from models.money import MoneyFormatError, format_optional, parse_money
 from models.notifications import (
     AlertCreate,
@@ -208,7 +207,7 @@ async def create_alert(body: AlertCreate, user: CurrentUser, client: TemporalCli
     async with transaction() as conn:
         market = (
             await conn.execute(
-                text("SELECT id, status, last_price FROM markets WHERE id = :m"), {"m": market_id}
+                sql("SELECT id, status, last_price FROM markets WHERE id = :m"), {"m": market_id}
             )
         ).one_or_none()
         if market is None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from services.accounts.auth import _USER_COLUMNS, AuthUser
 
 
@@ -19,7 +19,7 @@ async def list_users(
 ) -> list[AuthUser]:
     """Users in id order after `after_id`; `limit + 1` rows tell the caller there are more."""
     rows = await conn.execute(
-        text(
+        sql(
             f"SELECT {_USER_COLUMNS} FROM users "
             "WHERE (CAST(:after AS bigint) IS NULL OR id > :after) "
             "AND (CAST(:role AS text) IS NULL OR role = :role) "
@@ -37,7 +37,7 @@ async def update_user(
 ) -> AuthUser | None:
     row = (
         await conn.execute(
-            text(
+            sql(
                 "UPDATE users SET role = coalesce(:role, role), status = coalesce(:status, status) "
                 f"WHERE id = :id RETURNING {_USER_COLUMNS}"
             ),

@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.db import sql
 
 KEY_PREFIX = "osk_"
 MAX_ACTIVE_KEYS = 25
@@ -41,9 +42,9 @@ def hash_key(key: str) -> str:
 async def create_api_key(conn: AsyncConnection, user_id: int, name: str) -> tuple[ApiKey, str]:
     """A new key for the user: its record and the key itself (never stored, never shown again)."""
     # Lock the user's row so two concurrent creations cannot both pass the cap.
-    await conn.execute(text("SELECT id FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
+    await conn.execute(sql("SELECT id FROM users WHERE id = :u FOR UPDATE"), {"u": user_id})
     active = await conn.execute(
-        text("SELECT count(*) FROM api_keys WHERE user_id = :u AND revoked_at IS NULL"),
+        sql("SELECT count(*) FROM api_keys WHERE user_id = :u AND revoked_at IS NULL"),
         {"u": user_id},
     )
     if int(active.scalar_one()) >= MAX_ACTIVE_KEYS:
@@ -51,7 +52,7 @@ async def create_api_key(conn: AsyncConnection, user_id: int, name: str) -> tupl
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = (
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO api_keys (user_id, name, prefix, key_hash) "
                 "VALUES (:u, :n, :p, :h) RETURNING id, name, prefix, created_at"
             ),
@@ -63,7 +64,7 @@ async def create_api_key(conn: AsyncConnection, user_id: int, name: str) -> tupl
 
 async def list_api_keys(conn: AsyncConnection, user_id: int) -> list[ApiKey]:
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT id, name, prefix, created_at FROM api_keys "
             "WHERE user_id = :u AND revoked_at IS NULL ORDER BY id"
         ),
@@ -75,7 +76,7 @@ async def list_api_keys(conn: AsyncConnection, user_id: int) -> list[ApiKey]:
 async def revoke_api_key(conn: AsyncConnection, user_id: int, key_id: int) -> bool:
     """Revoke one of the user's keys; False if the user has no such active key."""
     row = await conn.execute(
-        text(
+        sql(
             "UPDATE api_keys SET revoked_at = now() "
             "WHERE id = :id AND user_id = :u AND revoked_at IS NULL RETURNING id"
         ),
@@ -86,7 +87,7 @@ async def revoke_api_key(conn: AsyncConnection, user_id: int, key_id: int) -> bo
 
 async def user_id_for_key(conn: AsyncConnection, key: str) -> int | None:
     row = await conn.execute(
-        text("SELECT user_id FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
+        sql("SELECT user_id FROM api_keys WHERE key_hash = :h AND revoked_at IS NULL"),
         {"h": hash_key(key)},
     )
     user_id = row.scalar_one_or_none()

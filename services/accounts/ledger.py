@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.ledger import AccountKind
 
 NON_NEGATIVE_KINDS = frozenset(
@@ -90,7 +90,7 @@ async def platform_account(conn: AsyncConnection, kind: AccountKind) -> int:
     if cached is not None:
         return cached
     row = await conn.execute(
-        text(
+        sql(
             "SELECT id FROM ledger_accounts WHERE kind = :k AND user_id IS NULL "
             "AND market_id IS NULL"
         ),
@@ -105,14 +105,14 @@ async def escrow_account(conn: AsyncConnection, market_id: int) -> int:
     if cached is not None:
         return cached
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO ledger_accounts (kind, market_id) VALUES ('market_escrow', :m) "
             "ON CONFLICT DO NOTHING"
         ),
         {"m": market_id},
     )
     row = await conn.execute(
-        text("SELECT id FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"),
+        sql("SELECT id FROM ledger_accounts WHERE kind = 'market_escrow' AND market_id = :m"),
         {"m": market_id},
     )
     account_id = _escrow_ids[market_id] = int(row.scalar_one())
@@ -125,7 +125,7 @@ async def user_accounts(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[
     missing = [uid for uid in wanted if uid not in _user_ids]
     if missing:
         rows = await conn.execute(
-            text(
+            sql(
                 "SELECT user_id, kind, id FROM ledger_accounts "
                 "WHERE user_id = ANY(:ids) AND kind IN ('user_available', 'user_reserved')"
             ),
@@ -141,7 +141,7 @@ async def user_accounts(conn: AsyncConnection, user_ids: Iterable[int]) -> dict[
 
 async def balances(conn: AsyncConnection, account_ids: Iterable[int]) -> dict[int, int]:
     rows = await conn.execute(
-        text("SELECT id, balance FROM ledger_accounts WHERE id = ANY(:ids)"),
+        sql("SELECT id, balance FROM ledger_accounts WHERE id = ANY(:ids)"),
         {"ids": list(set(account_ids))},
     )
     return {int(a): int(b) for a, b in rows}
@@ -176,7 +176,7 @@ async def post_transactions_with_balances(
     # Lock in id order (two batches touching the same accounts queue up instead of
     # deadlocking) and find the keys already posted, in one round trip.
     rows = await conn.execute(
-        text(
+        sql(
             """
             WITH locked AS (
                 SELECT id, kind, balance FROM ledger_accounts WHERE id = ANY(:ids)
@@ -239,7 +239,7 @@ async def _post_fresh(
             entry_after.append(balance[account_id])
     changed = sorted(set(entry_account))
     inserted = await conn.execute(
-        text(
+        sql(
             """
             WITH posted AS (
                 INSERT INTO ledger_transactions
@@ -310,7 +310,7 @@ async def reconcile(conn: AsyncConnection) -> ReconciliationReport:
     + escrow + fees + market maker = deposits − withdrawals (the external account's mirror)."""
     row = (
         await conn.execute(
-            text(
+            sql(
                 """
                 SELECT
                   (SELECT count(*) FROM (SELECT transaction_id FROM ledger_entries

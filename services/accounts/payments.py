@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.ledger import AccountKind
 from models.payments import PaymentKind, PaymentStatus
 from services.accounts.ledger import (
@@ -62,7 +62,7 @@ async def get_payment(
     lock = " FOR UPDATE" if for_update else ""
     row = (
         await conn.execute(
-            text(f"SELECT {_COLUMNS} FROM payments WHERE id = :id{lock}"), {"id": payment_id}
+            sql(f"SELECT {_COLUMNS} FROM payments WHERE id = :id{lock}"), {"id": payment_id}
         )
     ).one_or_none()
     return Payment(*row) if row else None
@@ -82,7 +82,7 @@ async def list_user_payments(
     conn: AsyncConnection, user_id: int, kind: PaymentKind, *, limit: int, before_id: int | None
 ) -> list[Payment]:
     rows = await conn.execute(
-        text(
+        sql(
             f"SELECT {_COLUMNS} FROM payments WHERE user_id = :u AND kind = :k "
             "AND (CAST(:before AS bigint) IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit"
         ),
@@ -105,7 +105,7 @@ async def create_payment(
     `insufficient_funds` when the available cash is short."""
     row = (
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO payments (kind, user_id, amount, idempotency_key) "
                 "VALUES (:k, :u, :a, :key) ON CONFLICT (user_id, kind, idempotency_key) "
                 f"DO NOTHING RETURNING {_COLUMNS}"
@@ -116,7 +116,7 @@ async def create_payment(
     if row is None:
         existing = (
             await conn.execute(
-                text(
+                sql(
                     f"SELECT {_COLUMNS} FROM payments "
                     "WHERE user_id = :u AND kind = :k AND idempotency_key = :key"
                 ),
@@ -151,7 +151,7 @@ async def hold_withdrawal(conn: AsyncConnection, payment: Payment) -> None:
 
 async def record_gateway_reference(conn: AsyncConnection, payment_id: int, reference: str) -> None:
     await conn.execute(
-        text(
+        sql(
             "UPDATE payments SET gateway_reference = :r, updated_at = now() "
             "WHERE id = :id AND gateway_reference IS DISTINCT FROM :r"
         ),
@@ -172,7 +172,7 @@ async def _set_status(
     conn: AsyncConnection, payment_id: int, status: PaymentStatus, reason: str | None = None
 ) -> None:
     await conn.execute(
-        text(
+        sql(
             "UPDATE payments SET status = :s, failure_reason = :r, updated_at = now() "
             "WHERE id = :id"
         ),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from services.accounts.ledger import reconcile
 
 
@@ -34,7 +34,7 @@ async def check_books(conn: AsyncConnection) -> BooksReport:
     plus platform money equals deposits minus withdrawals, and escrow = $1 × open interest."""
     ledger = await reconcile(conn)
     wrong = await conn.execute(
-        text(
+        sql(
             """
             SELECT m.id FROM markets m
             LEFT JOIN ledger_accounts a ON a.kind = 'market_escrow' AND a.market_id = m.id
@@ -62,7 +62,7 @@ async def alert_admins(conn: AsyncConnection, report: BooksReport, check_id: str
     )
     data = json.dumps({"check_id": check_id, **report.model_dump()})
     inserted = await conn.execute(
-        text(
+        sql(
             """
             INSERT INTO notifications (user_id, kind, title, body, data)
             SELECT u.id, 'reconciliation_failed', 'The books do not reconcile', :body,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.users import Role
 from services.accounts.passwords import hash_password
 
@@ -20,7 +20,7 @@ def normalize_email(email: str) -> str:
 async def ensure_user_accounts(conn: AsyncConnection, user_id: int) -> None:
     """Every user has an available and a reserved cash account from the start."""
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO ledger_accounts (kind, user_id) VALUES "
             "('user_available', :u), ('user_reserved', :u) ON CONFLICT DO NOTHING"
         ),
@@ -38,7 +38,7 @@ async def create_user(
 ) -> int:
     email = normalize_email(email)
     row = await conn.execute(
-        text(
+        sql(
             "INSERT INTO users (email, password_hash, display_name, role) "
             "VALUES (:email, :hash, :name, :role) ON CONFLICT (email) DO NOTHING RETURNING id"
         ),
@@ -59,10 +59,10 @@ async def create_user(
 async def ensure_admin(conn: AsyncConnection, email: str, password: str) -> tuple[int, bool]:
     """The first admin from the environment: created if missing, promoted if a client."""
     existing = await conn.execute(
-        text("SELECT id FROM users WHERE email = :e"), {"e": normalize_email(email)}
+        sql("SELECT id FROM users WHERE email = :e"), {"e": normalize_email(email)}
     )
     user_id = existing.scalar_one_or_none()
     if user_id is not None:
-        await conn.execute(text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": user_id})
+        await conn.execute(sql("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": user_id})
         return int(user_id), False
     return await create_user(conn, email=email, password=password, role=Role.ADMIN), True

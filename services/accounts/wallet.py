@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from services.accounts.ledger import balances, user_accounts
 
 
@@ -56,7 +56,7 @@ async def history(
     """Newest first, transaction ids below `before_id`; the caller asks for limit + 1 rows."""
     accounts = (await user_accounts(conn, [user_id]))[user_id]
     rows = await conn.execute(
-        text(
+        sql(
             """
             WITH mine AS (
                 SELECT e.transaction_id, sum(e.amount) AS amount, max(e.id) AS last_entry

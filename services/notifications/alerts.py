@@ -20,9 +20,9 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import Fill
 from models.money import format_money, format_optional
 
@@ -59,7 +59,7 @@ async def insert_alert(
             armed = last > threshold
     return (
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO alerts (user_id, market_id, kind, threshold, window_seconds, armed) "
                 f"VALUES (:u, :m, :k, :t, :w, :a) RETURNING {ALERT_COLUMNS}"
             ),
@@ -79,7 +79,7 @@ async def list_alerts(
     conn: AsyncConnection, user_id: int, limit: int, before_id: int | None
 ) -> list[Any]:
     rows = await conn.execute(
-        text(
+        sql(
             f"SELECT {ALERT_COLUMNS} FROM alerts WHERE user_id = :u AND deleted_at IS NULL "
             "AND (CAST(:before AS bigint) IS NULL OR id < :before) ORDER BY id DESC LIMIT :n"
         ),
@@ -91,7 +91,7 @@ async def list_alerts(
 async def alert_of(conn: AsyncConnection, user_id: int, alert_id: int) -> Any:
     return (
         await conn.execute(
-            text(
+            sql(
                 f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = :id AND user_id = :u "
                 "AND deleted_at IS NULL"
             ),
@@ -104,7 +104,7 @@ async def delete_alert(conn: AsyncConnection, user_id: int, alert_id: int) -> bo
     """Mark it deleted; the row lock makes this wait for a batch evaluating it, so nothing
     fires after the delete commits."""
     row = await conn.execute(
-        text(
+        sql(
             "UPDATE alerts SET deleted_at = now() WHERE id = :id AND user_id = :u "
             "AND deleted_at IS NULL RETURNING id"
         ),
@@ -138,7 +138,7 @@ async def _window_ranges(
     for window in sorted(windows):
         low, high = (
             await conn.execute(
-                text(
+                sql(
                     "SELECT min(yes_price), max(yes_price) FROM trades WHERE market_id = :m "
                     "AND created_at >= :since AND created_at <= :now"
                 ),
@@ -156,7 +156,7 @@ async def evaluate_price_alerts(
     """Fire and re-arm the market's price alerts for this batch's trades."""
     alerts = (
         await conn.execute(
-            text(
+            sql(
                 f"SELECT {ALERT_COLUMNS} FROM alerts WHERE market_id = :m AND deleted_at IS NULL "
                 "AND kind IN ('price_above', 'price_below', 'price_move') ORDER BY id FOR UPDATE"
             ),
@@ -210,12 +210,12 @@ async def evaluate_price_alerts(
             armed_after[int(a.id)] = armed
     if armed_after:
         await conn.execute(
-            text("UPDATE alerts SET armed = :a WHERE id = :id"),
+            sql("UPDATE alerts SET armed = :a WHERE id = :id"),
             [{"id": i, "a": armed} for i, armed in armed_after.items()],
         )
     if fire_ids:
         await conn.execute(
-            text(
+            sql(
                 "UPDATE alerts SET fired_count = fired_count + 1, last_fired_at = :now "
                 "WHERE id = ANY(:ids)"
             ),
@@ -227,7 +227,7 @@ async def evaluate_price_alerts(
 async def fire_market_resolved_alerts(conn: AsyncConnection, market_id: int, source: str) -> int:
     """Every armed `market_resolved` alert of the market, once (they never re-arm)."""
     result = await conn.execute(
-        text(
+        sql(
             """
             WITH fired AS (
                 UPDATE alerts SET armed = false, fired_count = fired_count + 1,
@@ -258,7 +258,7 @@ async def check_closing_soon(
     again). (None, None): nothing more to do."""
     row = (
         await conn.execute(
-            text(
+            sql(
                 "SELECT a.id, a.user_id, a.market_id, a.window_seconds, a.armed, a.fired_count, "
                 "a.deleted_at, m.title, m.status, m.close_time FROM alerts a "
                 "JOIN markets m ON m.id = a.market_id WHERE a.id = :id FOR UPDATE OF a"
@@ -276,7 +276,7 @@ async def check_closing_soon(
         return None, due
     source = alert_source(int(row.id), int(row.fired_count) + 1)
     await conn.execute(
-        text(
+        sql(
             "UPDATE alerts SET armed = false, fired_count = fired_count + 1, last_fired_at = :now "
             "WHERE id = :id"
         ),
@@ -284,7 +284,7 @@ async def check_closing_soon(
     )
     minutes = max(1, int((row.close_time - now).total_seconds() // 60))
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO notifications (user_id, kind, title, body, data, source) "
             "VALUES (:u, 'closing_soon', :t, :b, CAST(:d AS jsonb), :s)"
         ),

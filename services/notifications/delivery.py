@@ -20,11 +20,10 @@ from typing import Any
 
 import aiosmtplib
 import httpx
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import get_settings
-from core.db import autocommit, connection, transaction
+from core.db import autocommit, connection, sql, transaction
 from models.notifications import DeliveryResult, PagePlan, WebhookFailureResult
 from services.notifications.mail import recipient, render_digest, render_email
 from services.notifications.outbox import NewNotification, insert_notifications
@@ -58,7 +57,7 @@ async def plan_page(source: str, after_id: int, limit: int) -> PagePlan:
     async with connection() as conn:
         rows = (
             await conn.execute(
-                text(_PLAN_SELECT + "WHERE n.source = :s AND n.id > :after ORDER BY n.id LIMIT :n"),
+                sql(_PLAN_SELECT + "WHERE n.source = :s AND n.id > :after ORDER BY n.id LIMIT :n"),
                 {"s": source, "after": after_id, "n": limit},
             )
         ).all()
@@ -70,7 +69,7 @@ async def plan_relay_page(limit: int) -> PagePlan:
     async with autocommit() as conn:  # polled ten times a second: one round trip
         rows = (
             await conn.execute(
-                text(_PLAN_SELECT + "WHERE n.relay ORDER BY n.id LIMIT :n"), {"n": limit}
+                sql(_PLAN_SELECT + "WHERE n.relay ORDER BY n.id LIMIT :n"), {"n": limit}
             )
         ).all()
     return _plan(rows, 0)
@@ -80,7 +79,7 @@ async def finish_relay(ids: list[int]) -> None:
     """Unmark a relayed page: every channel has run for it (or given up)."""
     async with transaction() as conn:
         await conn.execute(
-            text("UPDATE notifications SET relay = false WHERE id = ANY(:ids) AND relay"),
+            sql("UPDATE notifications SET relay = false WHERE id = ANY(:ids) AND relay"),
             {"ids": ids},
         )
 
@@ -103,7 +102,7 @@ def _plan(rows: Sequence[Any], after_id: int) -> PagePlan:
 
 async def _undelivered(conn: AsyncConnection, ids: list[int], channel: str) -> list[Any]:
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT n.id, n.user_id, n.kind, n.title, n.body, n.data, n.created_at, "
             "u.email AS account_email, s.email FROM notifications n "
             "JOIN users u ON u.id = n.user_id "
@@ -116,7 +115,7 @@ async def _undelivered(conn: AsyncConnection, ids: list[int], channel: str) -> l
     return list(rows)
 
 
-_MARK = text(
+_MARK = sql(
     "INSERT INTO deliveries (notification_id, channel, status, detail) "
     "SELECT unnest(CAST(:ids AS bigint[])), :c, :s, :d ON CONFLICT DO NOTHING"
 )
@@ -159,7 +158,7 @@ async def deliver_stream(ids: list[int]) -> DeliveryResult:
     async with transaction() as conn:
         claimed = (
             await conn.execute(
-                text(
+                sql(
                     "INSERT INTO deliveries (notification_id, channel, status) "
                     "SELECT unnest(CAST(:ids AS bigint[])), 'stream', 'sent' "
                     "ON CONFLICT DO NOTHING RETURNING notification_id"
@@ -170,7 +169,7 @@ async def deliver_stream(ids: list[int]) -> DeliveryResult:
         fresh = sorted(int(r[0]) for r in claimed)
         if fresh:
             rows = await conn.execute(
-                text(
+                sql(
                     "SELECT id, user_id, kind, title, body, data, read, created_at "
                     "FROM notifications WHERE id = ANY(:ids) ORDER BY id"
                 ),
@@ -271,7 +270,7 @@ async def deliver_webhook(user_id: int, ids: list[int]) -> DeliveryResult:
     async with connection() as conn:
         prefs_row = (
             await conn.execute(
-                text(
+                sql(
                     f"SELECT {PREFERENCE_COLUMNS} FROM users u "
                     "LEFT JOIN notification_settings s ON s.user_id = u.id WHERE u.id = :u"
                 ),
@@ -304,7 +303,7 @@ async def deliver_webhook(user_id: int, ids: list[int]) -> DeliveryResult:
     if sent:
         async with transaction() as conn:
             await conn.execute(
-                text("UPDATE notification_settings SET webhook_failures = 0 WHERE user_id = :u"),
+                sql("UPDATE notification_settings SET webhook_failures = 0 WHERE user_id = :u"),
                 {"u": user_id},
             )
     return DeliveryResult(sent=sent, skipped=len(ids) - len(rows))
@@ -319,7 +318,7 @@ async def record_webhook_failure(
     async with transaction() as conn:
         row = (
             await conn.execute(
-                text(
+                sql(
                     "UPDATE notification_settings SET webhook_failures = webhook_failures + 1 "
                     "WHERE user_id = :u AND webhook_disabled_at IS NULL "
                     "AND NOT EXISTS (SELECT 1 FROM notifications WHERE source = :k) "
@@ -332,7 +331,7 @@ async def record_webhook_failure(
             return WebhookFailureResult(disabled=False)
         # A marker row (read already) so a retry of this activity does not count twice.
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO notifications (user_id, kind, title, body, data, read, source) "
                 "VALUES (:u, 'webhook_failed', 'Webhook delivery failed', :b, "
                 "CAST(:d AS jsonb), false, :k)"
@@ -347,7 +346,7 @@ async def record_webhook_failure(
         if int(row.webhook_failures) < max_failures:
             return WebhookFailureResult(disabled=False)
         await conn.execute(
-            text("UPDATE notification_settings SET webhook_disabled_at = now() WHERE user_id = :u"),
+            sql("UPDATE notification_settings SET webhook_disabled_at = now() WHERE user_id = :u"),
             {"u": user_id},
         )
         source = f"webhook-disabled:{user_id}:{source_key}"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fpdf import FPDF
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.money import format_money
 from models.notifications import InvoiceLine, InvoicePublic, NotificationPublic
 
@@ -29,7 +29,7 @@ async def list_notifications(
     conn: AsyncConnection, user_id: int, *, unread: bool, limit: int, before_id: int | None
 ) -> list[Any]:
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT id, kind, title, body, data, read, created_at FROM notifications "
             "WHERE user_id = :u AND (NOT :unread OR NOT read) "
             "AND (CAST(:before AS bigint) IS NULL OR id < :before) ORDER BY id DESC LIMIT :n"
@@ -42,7 +42,7 @@ async def list_notifications(
 async def mark_read(conn: AsyncConnection, user_id: int, notification_id: int) -> Any:
     return (
         await conn.execute(
-            text(
+            sql(
                 "UPDATE notifications SET read = true WHERE id = :id AND user_id = :u "
                 "RETURNING id, kind, title, body, data, read, created_at"
             ),
@@ -79,7 +79,7 @@ async def list_invoices(
     conn: AsyncConnection, user_id: int, *, limit: int, before_id: int | None
 ) -> list[Any]:
     rows = await conn.execute(
-        text(
+        sql(
             f"SELECT {_INVOICE_COLUMNS} FROM invoices i JOIN markets m ON m.id = i.market_id "
             "WHERE i.user_id = :u AND (CAST(:before AS bigint) IS NULL OR i.id < :before) "
             "ORDER BY i.id DESC LIMIT :n"
@@ -92,7 +92,7 @@ async def list_invoices(
 async def invoice_of(conn: AsyncConnection, user_id: int, invoice_id: int) -> Any:
     return (
         await conn.execute(
-            text(
+            sql(
                 f"SELECT {_INVOICE_COLUMNS} FROM invoices i JOIN markets m ON m.id = i.market_id "
                 "WHERE i.id = :id AND i.user_id = :u"
             ),

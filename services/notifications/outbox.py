@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import AMM_USER_ID, Fill, OrderState, OrderStatus
 from models.money import format_money, format_optional
 from services.accounts.ledger import Wallet
@@ -69,7 +69,7 @@ async def insert_notifications(
     ]
     if rows:
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO notifications "
                 "(user_id, kind, title, body, data, source, created_at, relay) "
                 "VALUES (:u, :k, :t, :b, CAST(:d AS jsonb), :s, coalesce(:now, now()), :r)"
@@ -132,7 +132,7 @@ def _executions(fills: list[Fill]) -> dict[str, _Execution]:
 
 async def _total_cash(conn: AsyncConnection, users: Iterable[int]) -> dict[int, int]:
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT user_id, sum(balance) FROM ledger_accounts WHERE user_id = ANY(:u) "
             "AND kind IN ('user_available', 'user_reserved') GROUP BY user_id"
         ),
@@ -168,7 +168,7 @@ async def _write_invoices(
         for order_id, ex in executions.items()
     ]
     result = await conn.execute(
-        text(
+        sql(
             """
             INSERT INTO invoices (number, user_id, market_id, order_id, batch_no, lines,
                 subtotal, fees, cash_change, balance_after, created_at)
@@ -298,7 +298,7 @@ async def _notify_holders_of_move(
     )
     data = {"market_id": str(market.id), **move}
     result = await conn.execute(
-        text(
+        sql(
             "INSERT INTO notifications "
             "(user_id, kind, title, body, data, source, created_at, relay) "
             "SELECT user_id, 'significant_move', :t, :b, CAST(:d AS jsonb), :s, :now, true "
@@ -334,7 +334,7 @@ async def claim_payout_notifications(
     under the page's source, for its delivery workflow. Idempotent."""
     source = payout_source(market_id, after_user_id)
     await conn.execute(
-        text(
+        sql(
             "UPDATE notifications SET source = :s WHERE user_id > :after AND user_id <= :last "
             "AND source IS NULL AND kind = 'market_resolved' AND data->>'market_id' = :m"
         ),
@@ -366,7 +366,7 @@ async def record_payment_receipt(conn: AsyncConnection, payment: Any) -> str | N
         title = f"Your {payment.kind} of ${amount} failed"
         body = f"Your {payment.kind} of ${amount} failed: {payment.failure_reason or 'declined'}."
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO notifications (user_id, kind, title, body, data, source) "
             "SELECT :u, :k, :t, :b, CAST(:d AS jsonb), :s WHERE NOT EXISTS "
             "(SELECT 1 FROM notifications WHERE source = :s)"

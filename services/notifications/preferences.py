@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.db import sql
 
 ALL_CHANNELS = ("inbox", "stream", "email", "webhook")
 
@@ -53,7 +54,7 @@ PREFERENCE_COLUMNS = (
 async def load_preferences(conn: AsyncConnection, user_id: int) -> Preferences:
     row = (
         await conn.execute(
-            text(
+            sql(
                 f"SELECT {PREFERENCE_COLUMNS} FROM users u "
                 "LEFT JOIN notification_settings s ON s.user_id = u.id WHERE u.id = :u"
             ),
@@ -77,7 +78,7 @@ async def save_preferences(
     if webhook_url is not None and (url_changed or secret is None):
         secret = "whsec_" + secrets.token_urlsafe(32)
     await conn.execute(
-        text(
+        sql(
             """
             INSERT INTO notification_settings (user_id, email, webhook_url, webhook_secret,
                 webhook_failures, webhook_disabled_at, channels, updated_at)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import get_settings
+from core.db import sql
 from engine import Fill
 from models.money import format_money, parse_money
 
@@ -37,7 +37,7 @@ async def detect_significant_move(
     # inside the window: measure from it, not again from prices it already reported).
     previous, low, high = (
         await conn.execute(
-            text(
+            sql(
                 """
                 WITH previous AS (
                     SELECT payload, CAST(payload->>'at' AS timestamptz) AS at FROM market_events

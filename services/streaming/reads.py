@@ -6,9 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import text
-
-from core.db import get_engine
+from core.db import get_engine, sql
 from models.money import format_optional
 from services.trading import market_reads
 from services.trading.stream import BOOK_DEPTH
@@ -22,7 +20,7 @@ async def market_snapshot(market_id: int) -> tuple[int, str] | None:
         conn = await plain.execution_options(isolation_level="REPEATABLE READ")
         row = (
             await conn.execute(
-                text(
+                sql(
                     "SELECT status, last_price, best_bid, best_ask, volume, open_interest, "
                     "stream_seq FROM markets WHERE id = :m"
                 ),
@@ -49,14 +47,14 @@ async def market_snapshot(market_id: int) -> tuple[int, str] | None:
 
 async def market_exists(market_id: int) -> bool:
     async with get_engine().connect() as conn:
-        found = await conn.execute(text("SELECT 1 FROM markets WHERE id = :m"), {"m": market_id})
+        found = await conn.execute(sql("SELECT 1 FROM markets WHERE id = :m"), {"m": market_id})
         return found.first() is not None
 
 
 async def user_stream_seq(user_id: int) -> int:
     async with get_engine().connect() as conn:
         seq = await conn.execute(
-            text("SELECT seq FROM user_stream_seqs WHERE user_id = :u"), {"u": user_id}
+            sql("SELECT seq FROM user_stream_seqs WHERE user_id = :u"), {"u": user_id}
         )
         return int(seq.scalar_one_or_none() or 0)
 
@@ -68,7 +66,7 @@ async def events_after(table: str, key: int, after: int) -> AsyncIterator[tuple[
         async with get_engine().connect() as conn:
             rows = (
                 await conn.execute(
-                    text(
+                    sql(
                         f"SELECT seq, kind, CAST(payload AS text) FROM {table} "
                         f"WHERE {column} = :k AND seq > :after ORDER BY seq LIMIT :n"
                     ),

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import AMM_USER_ID, Fill, OrderState
 from models.money import format_money, format_optional
 from services.accounts.ledger import Wallet
@@ -43,7 +43,7 @@ async def write_user_events(
     # One round trip: take each user's block of sequence numbers, store the events in it (in
     # the order given) and announce "user:first:last" per user at commit.
     await conn.execute(
-        text(
+        sql(
             """
             WITH wanted AS (
                 SELECT u, n FROM unnest(CAST(:u AS bigint[]), CAST(:n AS bigint[])) AS k(u, n)

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import transaction
+from core.db import sql, transaction
 from engine import (
     AMM_USER_ID,
     AccountKind,
@@ -137,7 +136,7 @@ async def _apply_batch_once(
             # (a retry racing that attempt is stopped by trade_batches' primary key instead).
             market = (
                 await conn.execute(
-                    text(
+                    sql(
                         "SELECT m.*, (SELECT result FROM trade_batches "
                         "WHERE market_id = m.id AND batch_no = :b) AS stored_result "
                         "FROM markets m WHERE m.id = :m FOR UPDATE OF m"
@@ -198,7 +197,7 @@ async def _apply(
     ]
     output = BatchOutput(results=results, changes=changes, status=status)
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO trade_batches (market_id, batch_no, result) "
             "VALUES (:m, :b, CAST(:r AS jsonb))"
         ),
@@ -315,7 +314,7 @@ async def _orders_by_client_id(
     if not keyed:
         return {}
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT o.user_id, o.client_order_id, o.id FROM orders o "
             "JOIN unnest(CAST(:u AS bigint[]), CAST(:c AS text[])) AS k(user_id, client_order_id) "
             "ON o.user_id = k.user_id AND o.client_order_id = k.client_order_id"
@@ -340,12 +339,12 @@ async def _fill_in_views(
 async def order_views(conn: AsyncConnection, order_ids: list[str]) -> dict[str, OrderView]:
     rows = (
         await conn.execute(
-            text(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(:ids)"), {"ids": order_ids}
+            sql(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ANY(:ids)"), {"ids": order_ids}
         )
     ).all()
     fills: dict[str, list[Any]] = defaultdict(list)
     fill_rows = await conn.execute(
-        text(
+        sql(
             "SELECT id, order_id, price, count, fee, is_taker, kind, created_at FROM fills "
             "WHERE order_id = ANY(:ids) ORDER BY created_at, id"
         ),
@@ -367,7 +366,7 @@ async def _persist(
     await _write_positions(conn, engine, market.id, work)
     best_bid, best_ask = engine.top_of_book()
     await conn.execute(
-        text(
+        sql(
             """
             UPDATE markets SET status = :status, last_batch = :batch, last_price = :last,
                 best_bid = :bid, best_ask = :ask, volume = :volume,
@@ -451,7 +450,7 @@ async def _write_orders(conn: AsyncConnection, market_id: int, work: BatchWork) 
             }
         )
     await conn.execute(
-        text(
+        sql(
             """
             INSERT INTO orders (id, market_id, user_id, action, side, book_side, type,
                 time_in_force, yes_price, count, filled_count, remaining_count, filled_notional,
@@ -500,7 +499,7 @@ async def _write_fills(conn: AsyncConnection, market_id: int, work: BatchWork) -
             fills["closed"].append(f.taker_closed if taker else f.maker_closed)
             fills["kind"].append(f.kind.value)
     await conn.execute(
-        text(
+        sql(
             """
             WITH trades AS (
                 INSERT INTO trades (id, market_id, yes_price, count, kind, taker_book_side,
@@ -564,7 +563,7 @@ async def _write_positions(
     if not users:
         return
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT user_id, position, cost, realized_pnl, fees_paid FROM positions "
             "WHERE market_id = :m AND user_id = ANY(:u) FOR UPDATE"
         ),
@@ -595,7 +594,7 @@ async def _write_positions(
                 held[uid] += opened
             book.fees += fee
     await conn.execute(
-        text(
+        sql(
             """
             INSERT INTO positions (user_id, market_id, position, cost, realized_pnl, fees_paid,
                 updated_at)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import (
     AMM_USER_ID,
     Action,
@@ -100,7 +100,7 @@ async def load_engine(conn: AsyncConnection, market: Any) -> MarketEngine:
     """The engine of a market as its rows describe it: positions, resting orders, cash, stats."""
     engine = MarketEngine(str(market.id), market_params(market))
     positions = await conn.execute(
-        text("SELECT user_id, position FROM positions WHERE market_id = :m AND position <> 0"),
+        sql("SELECT user_id, position FROM positions WHERE market_id = :m AND position <> 0"),
         {"m": market.id},
     )
     for user_id, position in positions:
@@ -110,7 +110,7 @@ async def load_engine(conn: AsyncConnection, market: Any) -> MarketEngine:
         engine.set_cash(AMM_USER_ID, int(market.amm_cash))
     resting = (
         await conn.execute(
-            text("SELECT * FROM orders WHERE market_id = :m AND status = 'resting' ORDER BY seq"),
+            sql("SELECT * FROM orders WHERE market_id = :m AND status = 'resting' ORDER BY seq"),
             {"m": market.id},
         )
     ).all()
@@ -132,7 +132,7 @@ async def refresh_cash(conn: AsyncConnection, engine: MarketEngine, user_ids: se
     accounts = await user_accounts(conn, user_ids)
     by_account = {a.available: uid for uid, a in accounts.items()}
     rows = await conn.execute(
-        text("SELECT id, balance FROM ledger_accounts WHERE id = ANY(:ids)"),
+        sql("SELECT id, balance FROM ledger_accounts WHERE id = ANY(:ids)"),
         {"ids": list(by_account)},
     )
     for account_id, balance in rows:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.resolution import CreateEventRequest, EventView
 
 
 async def insert_event(conn: AsyncConnection, request: CreateEventRequest) -> int:
     row = await conn.execute(
-        text("INSERT INTO events (title, description) VALUES (:t, :d) RETURNING id"),
+        sql("INSERT INTO events (title, description) VALUES (:t, :d) RETURNING id"),
         {"t": request.title, "d": request.description},
     )
     return int(row.scalar_one())
@@ -20,13 +20,13 @@ async def insert_event(conn: AsyncConnection, request: CreateEventRequest) -> in
 
 async def event_row(conn: AsyncConnection, event_id: int) -> Any:
     return (
-        await conn.execute(text("SELECT * FROM events WHERE id = :e"), {"e": event_id})
+        await conn.execute(sql("SELECT * FROM events WHERE id = :e"), {"e": event_id})
     ).one_or_none()
 
 
 async def event_markets(conn: AsyncConnection, event_id: int) -> list[Any]:
     rows = await conn.execute(
-        text("SELECT id, status, outcome FROM markets WHERE event_id = :e ORDER BY id"),
+        sql("SELECT id, status, outcome FROM markets WHERE event_id = :e ORDER BY id"),
         {"e": event_id},
     )
     return list(rows)
@@ -51,7 +51,7 @@ async def event_view(conn: AsyncConnection, event_id: int) -> EventView | None:
 async def claim_event_resolution(conn: AsyncConnection, event_id: int, winner: int) -> bool:
     """Mark the event as being resolved with this winner; False if it already has another."""
     row = await conn.execute(
-        text(
+        sql(
             "UPDATE events SET status = 'resolving', winning_market_id = :w WHERE id = :e "
             "AND (status = 'open' OR (status = 'resolving' AND winning_market_id = :w)) "
             "RETURNING id"
@@ -62,4 +62,4 @@ async def claim_event_resolution(conn: AsyncConnection, event_id: int, winner: i
 
 
 async def mark_event_resolved(conn: AsyncConnection, event_id: int) -> None:
-    await conn.execute(text("UPDATE events SET status = 'resolved' WHERE id = :e"), {"e": event_id})
+    await conn.execute(sql("UPDATE events SET status = 'resolved' WHERE id = :e"), {"e": event_id})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from models.money import format_money
 from models.trading import BookView, CandleView, Page, TradeView
 
@@ -15,7 +15,7 @@ _INTERVALS = {"1m": timedelta(minutes=1), "1h": timedelta(hours=1), "1d": timede
 
 async def book(conn: AsyncConnection, market_id: int, depth: int) -> BookView:
     rows = await conn.execute(
-        text(
+        sql(
             """
             (SELECT 'bid' AS side, yes_price, sum(remaining_count) AS count FROM orders
              WHERE market_id = :m AND status = 'resting' AND book_side = 'bid'
@@ -40,7 +40,7 @@ async def trades(
 ) -> Page[TradeView]:
     rows = (
         await conn.execute(
-            text(
+            sql(
                 """
                 SELECT t.id, t.yes_price, t.count, t.kind, t.taker_book_side, t.created_at
                 FROM trades t
@@ -70,7 +70,7 @@ async def candles(
     conn: AsyncConnection, market_id: int, interval: str, limit: int
 ) -> list[CandleView]:
     rows = await conn.execute(
-        text(
+        sql(
             """
             SELECT * FROM (
                 SELECT date_bin(:step, created_at,

@@ -8,11 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from core.db import sql
 from core.names import TRADE_ENGINE, market_workflow_id, task_queue
 from models.money import MoneyFormatError, parse_money
 from models.trading import MarketConfig, MarketView, MarketWorkflowState
@@ -81,7 +81,7 @@ async def insert_market(conn: AsyncConnection, request: CreateMarketRequest) -> 
     if request.event_id is not None:
         known = (
             await conn.execute(
-                text("SELECT 1 FROM events WHERE id = :e"),
+                sql("SELECT 1 FROM events WHERE id = :e"),
                 {"e": int(request.event_id) if request.event_id.isdigit() else -1},
             )
         ).first()
@@ -90,7 +90,7 @@ async def insert_market(conn: AsyncConnection, request: CreateMarketRequest) -> 
     opens = request.open_time or datetime.now(UTC) - timedelta(seconds=1)
     row = (
         await conn.execute(
-            text(
+            sql(
                 """
                 INSERT INTO markets (event_id, title, description, rules, open_time, close_time,
                     tick_size, taker_fee_rate, maker_fee_rate, amm_liquidity,
@@ -166,7 +166,7 @@ async def start_market_workflow(
 async def market_view(conn: AsyncConnection, market_id: int) -> MarketView | None:
     row = (
         await conn.execute(
-            text(f"SELECT {MARKET_COLUMNS} FROM markets WHERE id = :m"), {"m": market_id}
+            sql(f"SELECT {MARKET_COLUMNS} FROM markets WHERE id = :m"), {"m": market_id}
         )
     ).one_or_none()
     return None if row is None else market_view_from_row(row)
@@ -176,7 +176,7 @@ async def list_markets(
     conn: AsyncConnection, status: str | None, limit: int, after_id: int | None
 ) -> list[MarketView]:
     rows = await conn.execute(
-        text(
+        sql(
             f"SELECT {MARKET_COLUMNS} FROM markets WHERE (CAST(:s AS text) IS NULL OR status = :s) "
             "AND (CAST(:after AS bigint) IS NULL OR id < :after) ORDER BY id DESC LIMIT :limit"
         ),

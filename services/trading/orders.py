@@ -6,9 +6,9 @@ import base64
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import MICRO
 from models.money import format_money, format_optional
 from models.trading import OrderView, Page
@@ -35,7 +35,7 @@ async def order_of(conn: AsyncConnection, order_id: str) -> tuple[int, int, str]
     """(market id, owner id, status) of an order."""
     row = (
         await conn.execute(
-            text("SELECT market_id, user_id, status FROM orders WHERE id = :id"), {"id": order_id}
+            sql("SELECT market_id, user_id, status FROM orders WHERE id = :id"), {"id": order_id}
         )
     ).one_or_none()
     return None if row is None else (int(row[0]), int(row[1]), row[2])
@@ -43,7 +43,7 @@ async def order_of(conn: AsyncConnection, order_id: str) -> tuple[int, int, str]
 
 async def markets_with_resting_orders(conn: AsyncConnection, user_id: int) -> list[int]:
     rows = await conn.execute(
-        text(
+        sql(
             "SELECT DISTINCT market_id FROM orders WHERE user_id = :u AND status = 'resting' "
             "ORDER BY market_id"
         ),
@@ -68,7 +68,7 @@ async def my_orders(
     after = decode_cursor(cursor) if cursor else None
     rows = (
         await conn.execute(
-            text(
+            sql(
                 """
                 SELECT id, created_at FROM orders
                 WHERE user_id = :u
@@ -111,7 +111,7 @@ async def my_positions(conn: AsyncConnection, user_id: int) -> list[PositionView
     """Open positions (and closed ones with realized P&L), marked at the market's YES price:
     the last trade, else the middle of the book."""
     rows = await conn.execute(
-        text(
+        sql(
             """
             SELECT p.market_id, p.position, p.cost, p.realized_pnl, p.fees_paid, m.last_price,
                    m.best_bid, m.best_ask, m.status, m.settlement_value

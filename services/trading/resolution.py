@@ -12,10 +12,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import transaction
+from core.db import sql, transaction
 from engine import MICRO
 from models.ledger import AccountKind
 from models.money import format_money, format_optional
@@ -54,14 +53,14 @@ async def record_resolution(record: RecordResolution) -> None:
     async with transaction() as conn:
         before = (
             await conn.execute(
-                text(
+                sql(
                     "SELECT status, outcome, settlement_value FROM markets WHERE id = :m FOR UPDATE"
                 ),
                 {"m": market_id},
             )
         ).one()
         await conn.execute(
-            text(
+            sql(
                 "UPDATE markets SET status = :s, outcome = :o, settlement_value = :v, "
                 # Settled: every contract is paid and escrow is empty, so nothing is open.
                 "open_interest = CASE WHEN :s = 'settled' THEN 0 ELSE open_interest END, "
@@ -125,7 +124,7 @@ async def _pay_chunk(
     value = request.settlement_value
     holders = (
         await conn.execute(
-            text(
+            sql(
                 "SELECT user_id, position, cost, realized_pnl FROM positions "
                 "WHERE market_id = :m AND position <> 0 AND user_id > :after "
                 "ORDER BY user_id LIMIT :limit FOR UPDATE"
@@ -136,7 +135,7 @@ async def _pay_chunk(
     if not holders:
         return 0, 0, after
     title = (
-        await conn.execute(text("SELECT title FROM markets WHERE id = :m"), {"m": market_id})
+        await conn.execute(sql("SELECT title FROM markets WHERE id = :m"), {"m": market_id})
     ).scalar_one()
     escrow = await escrow_account(conn, market_id)
     accounts = await user_accounts(conn, [int(h.user_id) for h in holders])
@@ -168,21 +167,21 @@ async def _pay_chunk(
         )
     await post_transactions(conn, transactions)
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO payouts (market_id, user_id, position, settlement_value, amount, "
             "realized_pnl) VALUES (:m, :u, :pos, :v, :a, :pnl) ON CONFLICT DO NOTHING"
         ),
         payouts,
     )
     await conn.execute(
-        text(
+        sql(
             "UPDATE positions SET realized_pnl = realized_pnl + :pnl, cost = 0, position = 0, "
             "updated_at = now() WHERE market_id = :m AND user_id = :u"
         ),
         payouts,
     )
     await conn.execute(
-        text(
+        sql(
             "INSERT INTO notifications (user_id, kind, title, body, data) "
             "VALUES (:u, :kind, :title, :body, CAST(:data AS jsonb))"
         ),
@@ -232,13 +231,13 @@ async def finish_payout(request: FinishPayoutInput) -> FinishPayoutResult:
     async with transaction() as conn:
         market = (
             await conn.execute(
-                text("SELECT amm_position FROM markets WHERE id = :m FOR UPDATE"),
+                sql("SELECT amm_position FROM markets WHERE id = :m FOR UPDATE"),
                 {"m": market_id},
             )
         ).one()
         left = (
             await conn.execute(
-                text("SELECT count(*) FROM positions WHERE market_id = :m AND position <> 0"),
+                sql("SELECT count(*) FROM positions WHERE market_id = :m AND position <> 0"),
                 {"m": market_id},
             )
         ).scalar_one()
@@ -261,12 +260,12 @@ async def finish_payout(request: FinishPayoutInput) -> FinishPayoutResult:
                 ],
             )
             await conn.execute(
-                text("UPDATE markets SET amm_cash = amm_cash + :a, amm_position = 0 WHERE id = :m"),
+                sql("UPDATE markets SET amm_cash = amm_cash + :a, amm_position = 0 WHERE id = :m"),
                 {"a": amm, "m": market_id},
             )
         balance = (
             await conn.execute(
-                text("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": escrow}
+                sql("SELECT balance FROM ledger_accounts WHERE id = :a"), {"a": escrow}
             )
         ).scalar_one()
         remainder = int(balance)
@@ -292,7 +291,7 @@ async def finish_payout(request: FinishPayoutInput) -> FinishPayoutResult:
 
 async def is_holder(conn: AsyncConnection, market_id: int, user_id: int) -> bool:
     row = await conn.execute(
-        text("SELECT 1 FROM positions WHERE market_id = :m AND user_id = :u AND position <> 0"),
+        sql("SELECT 1 FROM positions WHERE market_id = :m AND user_id = :u AND position <> 0"),
         {"m": market_id, "u": user_id},
     )
     return row.first() is not None
@@ -303,7 +302,7 @@ async def insert_dispute(
 ) -> Any:
     return (
         await conn.execute(
-            text(
+            sql(
                 "INSERT INTO market_disputes (market_id, user_id, reason, proposed_value) "
                 "VALUES (:m, :u, :r, :v) RETURNING id, market_id, user_id, reason, created_at"
             ),

@@ -10,9 +10,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db import sql
 from engine import Fill, MarketEngine
 from models.money import format_money, format_optional
 
@@ -85,7 +85,7 @@ class MarketEventWriter:
         if not self.events:
             return
         await self.conn.execute(
-            text(
+            sql(
                 """
                 WITH seq AS (
                     UPDATE markets SET stream_seq = stream_seq + :n WHERE id = :m
