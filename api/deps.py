@@ -31,13 +31,10 @@ async def _current_user(
         raise ApiError(
             "unauthorized", "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    async with autocommit() as conn:
-        try:
-            user = await authenticate_token(conn, credentials.credentials)
-        except AuthenticationError as exc:
-            raise ApiError(
-                "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
-            ) from exc
+    try:
+        user = await authenticate_token(credentials.credentials, autocommit)
+    except AuthenticationError as exc:
+        raise ApiError("unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
     if not user.is_active:
         raise ApiError("forbidden", "this account is suspended")
     wait = _rate_limiter(request).take(user.id, request.method)

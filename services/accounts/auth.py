@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.config import get_settings
+from core.db import sql
 from services.accounts.api_keys import is_api_key, user_id_for_key
 from services.accounts.passwords import verify_password
 from services.accounts.tokens import InvalidTokenError, read_access_token
@@ -44,7 +46,7 @@ _USER_COLUMNS = "id, email, display_name, role, status, created_at"
 async def user_by_id(conn: AsyncConnection, user_id: int) -> AuthUser | None:
     row = (
         await conn.execute(
-            text(f"SELECT {_USER_COLUMNS} FROM users WHERE id = :id"), {"id": user_id}
+            sql(f"SELECT {_USER_COLUMNS} FROM users WHERE id = :id"), {"id": user_id}
         )
     ).one_or_none()
     return AuthUser(*row) if row else None
@@ -85,17 +87,15 @@ class RecentUsers:
 recent_users = RecentUsers()
 
 
-async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:
+async def authenticate_token(
+    token: str, connect: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+) -> AuthUser:
     """The user a bearer token (an access token or an API key) belongs to, or
     AuthenticationError. The caller decides what a suspended user may do. API keys are
     looked up every time (a revoked key stops at once); an access token's user may come
-    from `recent_users`."""
-    if is_api_key(token):
-        key_user = await user_id_for_key(conn, token)
-        if key_user is None:
-            raise AuthenticationError("invalid or revoked API key")
-        user_id = key_user
-    else:
+    from `recent_users`, and then no database connection is taken (`connect` opens one
+    only when a lookup is needed)."""
+    if not is_api_key(token):
         try:
             user_id = read_access_token(token)
         except InvalidTokenError as exc:
@@ -103,7 +103,13 @@ async def authenticate_token(conn: AsyncConnection, token: str) -> AuthUser:
         cached = recent_users.get(user_id)
         if cached is not None:
             return cached
-    user = await user_by_id(conn, user_id)
+    async with connect() as conn:
+        if is_api_key(token):
+            key_user = await user_id_for_key(conn, token)
+            if key_user is None:
+                raise AuthenticationError("invalid or revoked API key")
+            user_id = key_user
+        user = await user_by_id(conn, user_id)
     if user is None:
         raise AuthenticationError("invalid or expired token")
     recent_users.put(user)
@@ -114,7 +120,7 @@ async def check_credentials(conn: AsyncConnection, email: str, password: str) ->
     """The user with these credentials; the same error whether the email exists or not."""
     row = (
         await conn.execute(
-            text(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = :e"),
+            sql(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = :e"),
             {"e": normalize_email(email)},
         )
     ).one_or_none()
