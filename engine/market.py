@@ -162,6 +162,38 @@ class MarketEngine:
         eng.set_cash(user_id, available)           # before each batch, per user
     """
 
+    __slots__ = (
+        "_amm",
+        "_amm_user",
+        "_ask_qty",
+        "_ask_var",
+        "_asks",
+        "_best_ask",
+        "_best_bid",
+        "_bid_qty",
+        "_bid_var",
+        "_bids",
+        "_expiries",
+        "_maker_den",
+        "_maker_div",
+        "_maker_num",
+        "_n",
+        "_orders",
+        "_seq",
+        "_taker_den",
+        "_taker_div",
+        "_taker_num",
+        "_users",
+        "escrow",
+        "fees_collected",
+        "last_price",
+        "market_id",
+        "open_interest",
+        "params",
+        "tick",
+        "volume",
+    )
+
     def __init__(self, market_id: str, params: MarketParams | None = None) -> None:
         params = params if params is not None else MarketParams()
         tick = params.tick
@@ -1091,7 +1123,18 @@ class MarketEngine:
                     self._close_from(bid, bu, cb, ctx)
                 if ca:
                     self._close_from(ask, au, ca, ctx)
-                segs = _segments(k, cb, ca)
+                # the usual cases are one segment: one side or both close all k
+                if cb == k:
+                    if not ca:
+                        segs = [(_K_TRANSFER, k, True, False)]
+                    elif ca == k:
+                        segs = [(_K_MERGE, k, True, True)]
+                    else:
+                        segs = _segments(k, cb, ca)
+                elif ca == k and not cb:
+                    segs = [(_K_TRANSFER, k, False, True)]
+                else:
+                    segs = _segments(k, cb, ca)
             bu.position = bpos + k
             au.position = apos - k
             variance = price * no_price
