@@ -121,7 +121,7 @@ def _bad(message: str) -> EngineError:
 class _Ctx:
     """What one ``place`` changed; becomes a result.  Made by ``place``."""
 
-    __slots__ = ("fills", "postings", "start", "topups", "touched")
+    __slots__ = ("fills", "own_topups", "postings", "start", "topups", "touched")
 
     postings: list[Posting]
     fills: list[Fill]
@@ -129,8 +129,10 @@ class _Ctx:
     touched: dict[str, Order]
     #: user id -> (user, position, committed) before the order, for the result's deltas
     start: dict[str, tuple[UserBook, int, int]]
-    #: (order, contracts) whose held contracts a sibling order used: they need cash instead
+    #: (order, contracts) whose held contracts a sibling order used: they need cash instead;
+    #: the taker's own siblings apart (``own_topups``), as they wait until the taker is done
     topups: list[tuple[Order, int]]
+    own_topups: list[tuple[Order, int]]
 
 
 class MarketEngine:
@@ -681,6 +683,7 @@ class MarketEngine:
         ctx.touched = {}
         ctx.start = {user_id: (user, user.position, user.committed)}
         ctx.topups = []
+        ctx.own_topups = []
         user.committed += hold_contracts
         escrow0 = self.escrow
         fees0 = self.fees_collected
@@ -710,8 +713,11 @@ class MarketEngine:
                 o.hold_contracts = 0
             if o.status is _CANCELLED:
                 o.remaining = 0
+        # the taker's own orders wait until the taker's hold has been released
+        if ctx.own_topups:
+            self._process_topups(ctx, ctx.own_topups)
         if ctx.topups:
-            self._process_topups(ctx)
+            self._process_topups(ctx, ctx.topups)
         return self._result(o, ctx, postings, escrow0, fees0, amm0)
 
     # ------------------------------------------------------------------ cancelling
@@ -1278,8 +1284,10 @@ class MarketEngine:
                     mu.reserved -= extra
                     mu.available += extra
                     append(_new(Posting, (mu.reserved_ref, mu.available_ref, extra, _RELEASE)))
-            if ctx.topups:
-                self._process_topups(ctx, skip=tu)
+            topups = ctx.topups
+            if topups:
+                ctx.topups = []
+                self._process_topups(ctx, topups)
             if qty[lvl] == 0:
                 dq.clear()
                 if is_bid:
@@ -1386,22 +1394,16 @@ class MarketEngine:
             v.hold_contracts -= t
             u.committed -= t
             need -= t
-            ctx.topups.append((v, t))
+            # (``o`` is None for the AMM, which never rests orders, so never gets here)
+            (ctx.own_topups if o is not None and o.taking else ctx.topups).append((v, t))
             if v.hold_contracts:
                 holders[oid] = v
         assert need == 0, "committed contracts exceed position"
 
-    def _process_topups(self, ctx: _Ctx, skip: UserBook | None = None) -> None:
+    def _process_topups(self, ctx: _Ctx, topups: list[tuple[Order, int]]) -> None:
         """Orders whose held contracts were used by a sibling order now need cash instead;
-        if the user cannot cover it (or the order is reduce_only) the order shrinks.
-
-        ``skip``: the taker's own orders wait until the taker's hold has been released.
-        """
-        topups = ctx.topups
-        ctx.topups = [(v, t) for v, t in topups if v.user is skip] if skip is not None else []
+        if the user cannot cover it (or the order is reduce_only) the order shrinks."""
         for v, t in topups:
-            if v.user is skip:
-                continue
             if not v.live:
                 continue
             u = v.user
