@@ -48,6 +48,8 @@ MICRO = 1_000_000
 _CENT = 10_000
 #: builds a NamedTuple result from one tuple in C, skipping its Python-level ``__new__``
 _new = tuple.__new__
+#: a bare instance, for ``place`` to fill in (see ``new_order``)
+_alloc = object.__new__
 _FEE_DIV = 10_000_000_000
 _MAX_VAR = 250_000_000_000
 
@@ -117,16 +119,20 @@ def _bad(message: str) -> EngineError:
 
 
 class _Ctx:
-    """What one engine call changed; becomes a result."""
+    """What one ``place`` changed; becomes a result.  Made by ``place``."""
 
-    __slots__ = ("fills", "postings", "start", "topups", "touched")
+    __slots__ = ("fills", "own_topups", "postings", "start", "topups", "touched")
 
-    def __init__(self) -> None:
-        self.postings: list[Posting] = []
-        self.fills: list[Fill] = []
-        self.touched: dict[str, Order] = {}
-        self.start: dict[str, tuple[UserBook, int, int]] = {}
-        self.topups: list[tuple[Order, int]] = []
+    postings: list[Posting]
+    fills: list[Fill]
+    #: orders this one changed, by id
+    touched: dict[str, Order]
+    #: user id -> (user, position, committed) before the order, for the result's deltas
+    start: dict[str, tuple[UserBook, int, int]]
+    #: (order, contracts) whose held contracts a sibling order used: they need cash instead;
+    #: the taker's own siblings apart (``own_topups``), as they wait until the taker is done
+    topups: list[tuple[Order, int]]
+    own_topups: list[tuple[Order, int]]
 
 
 class MarketEngine:
@@ -157,6 +163,38 @@ class MarketEngine:
         eng.restore_stats(last_price, volume, fees_collected, seq)
         eng.set_cash(user_id, available)           # before each batch, per user
     """
+
+    __slots__ = (
+        "_amm",
+        "_amm_user",
+        "_ask_qty",
+        "_ask_var",
+        "_asks",
+        "_best_ask",
+        "_best_bid",
+        "_bid_qty",
+        "_bid_var",
+        "_bids",
+        "_expiries",
+        "_maker_den",
+        "_maker_div",
+        "_maker_num",
+        "_n",
+        "_orders",
+        "_seq",
+        "_taker_den",
+        "_taker_div",
+        "_taker_num",
+        "_users",
+        "escrow",
+        "fees_collected",
+        "last_price",
+        "market_id",
+        "open_interest",
+        "params",
+        "tick",
+        "volume",
+    )
 
     def __init__(self, market_id: str, params: MarketParams | None = None) -> None:
         params = params if params is not None else MarketParams()
@@ -549,28 +587,41 @@ class MarketEngine:
                 f"order needs {hold} micro-dollars, {available} available",
             )
 
-        # ---- commit: from here on the order is accepted
+        # ---- commit: from here on the order is accepted.  The order is made inline (what
+        # ``new_order`` does, with its real holds): this is the hottest path of the engine.
         self._seq = seq = self._seq + 1
-        o = new_order(
-            order_id,
-            user,
-            is_bid,
-            yes_limit,
-            fee_var,
-            action,
-            side,
-            otype,
-            tif,
-            count,
-            seq,
-            expires_at,
-            post_only,
-            reduce_only,
-            stp,
-        )
+        o = _alloc(Order)
+        o.order_id = order_id
+        o.user = user
+        o.is_bid = is_bid
+        o.yes_price = yes_limit
+        o.cash_per = cash_per
+        o.fee_var = fee_var
+        o.action = action
+        o.side = side
+        o.type = otype
+        o.tif = tif
+        o.count = count
+        o.remaining = count
+        o.filled = 0
+        o.notional = 0
+        o.status = _RESTING
+        o.reason = None
+        o.taker_fees = 0
+        o.maker_fees = 0
+        o.taker_basis = 0
+        o.maker_basis = 0
         o.hold_cash = hold
         o.hold_contracts = hold_contracts
+        o.seq = seq
+        o.expires_at = expires_at
+        o.post_only = post_only
+        o.reduce_only = reduce_only
+        o.stp = stp
+        o.taking = False
+        o.trades = 0
         if not crosses:
+            o.live = True
             postings: list[Posting] = []
             if hold:
                 user.available = available - hold
@@ -582,16 +633,17 @@ class MarketEngine:
                 self._bid_qty[lvl] += count
                 if lvl > self._best_bid:
                     self._best_bid = lvl
+                book_side = _BID
             else:
                 books = self._asks
                 self._ask_qty[lvl] += count
                 if lvl < self._best_ask:
                     self._best_ask = lvl
+                book_side = _ASK
             dq = books[lvl]
             if dq is None:
                 dq = books[lvl] = deque()
             dq.append(o)
-            o.live = True
             self._orders[order_id] = o
             user.orders[order_id] = o
             if hold_contracts:
@@ -604,21 +656,35 @@ class MarketEngine:
                 heapq.heappush(self._expiries, (expires_at, seq, order_id))
             bb = self._best_bid
             ba = self._best_ask
+            # the order's snapshot, from what is at hand (``Order.snapshot`` field by field)
+            state = _new(
+                OrderState,
+                (
+                    order_id, user_id, action, side, book_side, otype, tif, yes_limit, count,
+                    0, count, 0, _RESTING, None, 0, 0, 0, 0, hold, hold_contracts, seq,
+                    expires_at, post_only, reduce_only, stp,
+                ),
+            )  # fmt: skip
             return _new(
                 PlaceResult,
                 (
-                    o.snapshot(), [], [], postings, {}, held_d, 0, 0, 0,
+                    state, [], [], postings, {}, held_d, 0, 0, 0,
                     bb * tick if bb else None, ba * tick if ba < self._n else None,
                     self.last_price, None, None,
                 ),
             )  # fmt: skip
+        o.live = False
 
         # ---- matching.  While it takes, the order pays straight from the user's available
         # cash, within the budget ``hold_cash`` checked above; only what rests is then held.
-        ctx = _Ctx()
-        ctx.start[user_id] = (user, user.position, user.committed)
+        ctx = _alloc(_Ctx)  # filled in here: calling the class is the slow generic path
+        ctx.postings = postings = []
+        ctx.fills = []
+        ctx.touched = {}
+        ctx.start = {user_id: (user, user.position, user.committed)}
+        ctx.topups = []
+        ctx.own_topups = []
         user.committed += hold_contracts
-        postings = ctx.postings
         escrow0 = self.escrow
         fees0 = self.fees_collected
         amm0 = self._amm_user.available
@@ -647,8 +713,11 @@ class MarketEngine:
                 o.hold_contracts = 0
             if o.status is _CANCELLED:
                 o.remaining = 0
+        # the taker's own orders wait until the taker's hold has been released
+        if ctx.own_topups:
+            self._process_topups(ctx, ctx.own_topups)
         if ctx.topups:
-            self._process_topups(ctx)
+            self._process_topups(ctx, ctx.topups)
         return self._result(o, ctx, postings, escrow0, fees0, amm0)
 
     # ------------------------------------------------------------------ cancelling
@@ -953,8 +1022,14 @@ class MarketEngine:
     # ---- matching
 
     def _match(self, o: Order, max_cost: int | None, ctx: _Ctx) -> None:
-        """Fill a taker against the book (and the AMM) until its limit, count or budget."""
-        user = o.user  # noted in ctx.start by place()
+        """Fill a taker against the book (and the AMM) until its limit, count or budget.
+
+        A book fill is written out here rather than through ``_trade`` (which serves the AMM):
+        the same money and contract moves in the same order, for the case that fills nearly
+        every order, where both sides are orders, the taker pays from available cash and the
+        maker from its hold.
+        """
+        tu = o.user  # noted in ctx.start by place()
         tick = self.tick
         n = self._n
         limit_lvl = o.yes_price // tick
@@ -965,9 +1040,25 @@ class MarketEngine:
         if is_bid:
             books = self._asks
             qty = self._ask_qty
+            t_book = _BID
         else:
             books = self._bids
             qty = self._bid_qty
+            t_book = _ASK
+        orders = self._orders
+        start = ctx.start
+        touched = ctx.touched
+        postings = ctx.postings
+        append = postings.append
+        add_fill = ctx.fills.append
+        tnum = self._taker_num
+        tdiv = self._taker_div
+        mnum = self._maker_num
+        taker_id = o.order_id
+        t_uid = tu.user_id
+        t_avail_ref = tu.available_ref
+        fees = 0
+        volume = 0
         while o.remaining:
             # the best opposite level, if within the limit (an empty side's index, n for asks
             # and 0 for bids, never is)
@@ -987,14 +1078,15 @@ class MarketEngine:
                     continue
             if not within:
                 break
-            book_price = lvl * tick
+            price = lvl * tick
             dq = books[lvl]
             assert dq is not None
             m = dq[0]
             if not m.live:
                 dq.popleft()
                 continue
-            if m.user is user:
+            mu = m.user
+            if mu is tu:
                 if o.stp is _CANCEL_RESTING:
                     self._cancel_in_match(m, ctx, CancelReason.SELF_TRADE)
                     continue
@@ -1002,8 +1094,9 @@ class MarketEngine:
                 o.reason = CancelReason.SELF_TRADE
                 break
             k = o.remaining if o.remaining < m.remaining else m.remaining
+            no_price = MICRO - price
             if max_cost is not None:
-                side_price = book_price if own_yes else MICRO - book_price
+                side_price = price if own_yes else no_price
                 afford = (max_cost - spent) // side_price
                 if afford < k:
                     k = afford
@@ -1011,21 +1104,178 @@ class MarketEngine:
                     o.reason = CancelReason.MAX_COST
                     break
                 spent += k * side_price
-            self._fill_book(o, m, k, book_price, ctx)
-            # maker bookkeeping
+
+            # ---- settle k contracts between taker o and maker m at price
+            m_uid = mu.user_id
+            if m_uid not in start:  # the taker was noted when matching began
+                start[m_uid] = (mu, mu.position, mu.committed)
+            if is_bid:
+                bid, ask, bu, au = o, m, tu, mu
+            else:
+                bid, ask, bu, au = m, o, mu, tu
+            bpos = bu.position
+            apos = au.position
+            cb = -bpos if bpos < 0 else 0  # contracts the bid closes (it holds NO)
+            if cb > k:
+                cb = k
+            ca = apos if apos > 0 else 0  # contracts the ask closes (it holds YES)
+            if ca > k:
+                ca = k
+            segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid/ask closes
+            if not cb and not ca:
+                segs = [(_K_MINT, k, False, False)]
+            else:
+                if cb:
+                    self._close_from(bid, bu, cb, ctx)
+                if ca:
+                    self._close_from(ask, au, ca, ctx)
+                # the usual cases are one segment: one side or both close all k
+                if cb == k:
+                    if not ca:
+                        segs = [(_K_TRANSFER, k, True, False)]
+                    elif ca == k:
+                        segs = [(_K_MERGE, k, True, True)]
+                    else:
+                        segs = _segments(k, cb, ca)
+                elif ca == k and not cb:
+                    segs = [(_K_TRANSFER, k, False, True)]
+                else:
+                    segs = _segments(k, cb, ca)
+            bu.position = bpos + k
+            au.position = apos - k
+            variance = price * no_price
+            maker_yes = m.side is _YES
+            m_oid = m.order_id
+            trades = o.trades
+            for kind, s, b_close, a_close in segs:
+                y = price * s
+                nv = no_price * s
+                if kind is _K_MINT:
+                    tpay, mpay = (y, nv) if is_bid else (nv, y)
+                    o.hold_cash -= tpay
+                    tu.available -= tpay
+                    append(_new(Posting, (t_avail_ref, ESCROW, tpay, _MINT)))
+                    m.hold_cash -= mpay
+                    mu.reserved -= mpay
+                    append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
+                    self.escrow += s * MICRO
+                    self.open_interest += s
+                elif kind is _K_MERGE:
+                    self.escrow -= s * MICRO
+                    self.open_interest -= s
+                    bu.available += nv
+                    append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
+                    au.available += y
+                    append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
+                else:  # transfer: the side that opens pays the side that closes
+                    if b_close:  # bid sells NO, ask buys NO
+                        amount, payee, taker_pays = nv, bu, not is_bid
+                    else:  # bid buys YES, ask sells YES
+                        amount, payee, taker_pays = y, au, is_bid
+                    if taker_pays:
+                        o.hold_cash -= amount
+                        assert o.hold_cash >= 0, "order paid more than it held"
+                        tu.available -= amount
+                        append(_new(Posting, (t_avail_ref, payee.available_ref, amount, _TRADE)))
+                    else:
+                        m.hold_cash -= amount
+                        assert m.hold_cash >= 0, "order paid more than it held"
+                        mu.reserved -= amount
+                        append(
+                            _new(Posting, (mu.reserved_ref, payee.available_ref, amount, _TRADE))
+                        )
+                    payee.available += amount
+                var_total = variance * s
+                # taker: stats and fee (paid from available cash, within the budget checked).
+                # An order takes only while it is placed, from a zero basis, so the fees it has
+                # paid are exactly ceil_to_cent(rate x basis so far): one division, not two.
+                o.filled += s
+                o.notional += y if own_yes else nv
+                basis = o.taker_basis + var_total
+                o.taker_basis = basis
+                taker_fee = 0
+                if tnum:
+                    taker_fee = -(-(tnum * basis) // tdiv) * _CENT - o.taker_fees
+                    if taker_fee:
+                        o.taker_fees += taker_fee
+                        o.hold_cash -= taker_fee
+                        tu.available -= taker_fee
+                        append(_new(Posting, (t_avail_ref, FEES, taker_fee, _FEE)))
+                # maker: stats and fee (paid from its hold)
+                m.filled += s
+                m.notional += y if maker_yes else nv
+                maker_fee = 0
+                if mnum:
+                    old = m.maker_basis
+                    m.maker_basis = old + var_total
+                    d = self._maker_div
+                    maker_fee = (-(-(mnum * (old + var_total)) // d) + (-(mnum * old) // d)) * _CENT
+                    if maker_fee:
+                        m.maker_fees += maker_fee
+                        m.hold_cash -= maker_fee
+                        assert m.hold_cash >= 0, "order paid more than it held"
+                        mu.reserved -= maker_fee
+                        append(_new(Posting, (mu.reserved_ref, FEES, maker_fee, _FEE)))
+                        fees += maker_fee
+                else:
+                    m.maker_basis += var_total
+                fees += taker_fee
+                trades += 1
+                # a side that closes sells what it holds (the bid NO, the ask YES); one that
+                # opens buys (the bid YES, the ask NO)
+                if is_bid:
+                    t_close, m_close = b_close, a_close
+                    t_side, t_price = (_NO, no_price) if b_close else (_YES, price)
+                    m_side, m_price = (_YES, price) if a_close else (_NO, no_price)
+                else:
+                    t_close, m_close = a_close, b_close
+                    t_side, t_price = (_YES, price) if a_close else (_NO, no_price)
+                    m_side, m_price = (_NO, no_price) if b_close else (_YES, price)
+                add_fill(
+                    _new(
+                        Fill,
+                        (
+                            f"{taker_id}:{trades}",
+                            price,
+                            y,
+                            s,
+                            kind,
+                            taker_id,
+                            t_uid,
+                            t_book,
+                            t_side,
+                            t_price,
+                            0 if t_close else s,
+                            s if t_close else 0,
+                            taker_fee,
+                            m_oid,
+                            m_uid,
+                            m_side,
+                            m_price,
+                            0 if m_close else s,
+                            s if m_close else 0,
+                            maker_fee,
+                        ),
+                    )
+                )
+            o.trades = trades
+            o.remaining -= k
+            volume += k
+            self.last_price = price
+
+            # ---- maker bookkeeping
             m.remaining -= k
             qty[lvl] -= k
-            ctx.touched[m.order_id] = m
-            mu = m.user
+            touched[m_oid] = m
             if m.remaining == 0:
                 dq.popleft()
                 m.live = False
                 m.status = _FILLED
-                del self._orders[m.order_id]
-                del mu.orders[m.order_id]
+                del orders[m_oid]
+                del mu.orders[m_oid]
                 if m.hold_cash or m.hold_contracts:
-                    self._release_all(m, ctx.postings)
-            elif self._maker_num:
+                    self._release_all(m, postings)
+            elif mnum:
                 self._rebalance(m, ctx, as_maker=True)
             else:  # no maker fee: the hold is the price part of what remains
                 extra = m.hold_cash - (m.remaining - m.hold_contracts) * m.cash_per
@@ -1033,11 +1283,11 @@ class MarketEngine:
                     m.hold_cash -= extra
                     mu.reserved -= extra
                     mu.available += extra
-                    ctx.postings.append(
-                        _new(Posting, (mu.reserved_ref, mu.available_ref, extra, _RELEASE))
-                    )
-            if ctx.topups:
-                self._process_topups(ctx, skip=user)
+                    append(_new(Posting, (mu.reserved_ref, mu.available_ref, extra, _RELEASE)))
+            topups = ctx.topups
+            if topups:
+                ctx.topups = []
+                self._process_topups(ctx, topups)
             if qty[lvl] == 0:
                 dq.clear()
                 if is_bid:
@@ -1050,6 +1300,9 @@ class MarketEngine:
                     while i > 0 and not qty[i]:
                         i -= 1
                     self._best_bid = i
+        # book fills' totals (the AMM's fills add theirs as they go)
+        self.fees_collected += fees
+        self.volume += volume
 
     def _amm_run(self, o: Order, book_price: int | None, max_cost: int | None, spent: int) -> int:
         """Contracts to take from the AMM now (0: use the book; -1: budget exhausted)."""
@@ -1141,22 +1394,16 @@ class MarketEngine:
             v.hold_contracts -= t
             u.committed -= t
             need -= t
-            ctx.topups.append((v, t))
+            # (``o`` is None for the AMM, which never rests orders, so never gets here)
+            (ctx.own_topups if o is not None and o.taking else ctx.topups).append((v, t))
             if v.hold_contracts:
                 holders[oid] = v
         assert need == 0, "committed contracts exceed position"
 
-    def _process_topups(self, ctx: _Ctx, skip: UserBook | None = None) -> None:
+    def _process_topups(self, ctx: _Ctx, topups: list[tuple[Order, int]]) -> None:
         """Orders whose held contracts were used by a sibling order now need cash instead;
-        if the user cannot cover it (or the order is reduce_only) the order shrinks.
-
-        ``skip``: the taker's own orders wait until the taker's hold has been released.
-        """
-        topups = ctx.topups
-        ctx.topups = [(v, t) for v, t in topups if v.user is skip] if skip is not None else []
+        if the user cannot cover it (or the order is reduce_only) the order shrinks."""
         for v, t in topups:
-            if v.user is skip:
-                continue
             if not v.live:
                 continue
             u = v.user
@@ -1337,163 +1584,6 @@ class MarketEngine:
             ask.remaining -= k  # type: ignore[union-attr]
         self.volume += k
         self.last_price = price if price is not None else (2 * yes_notional + k) // (2 * k)
-
-    def _fill_book(self, o: Order, m: Order, k: int, price: int, ctx: _Ctx) -> None:
-        """Settle ``k`` contracts between taker ``o`` and resting maker ``m`` at ``price``.
-
-        The same money and contract moves as ``_trade`` (which also serves the AMM), in the same
-        order, written out for the case that fills nearly every order: both sides are orders,
-        the taker pays from available cash and the maker from its hold.
-        """
-        tu = o.user
-        mu = m.user
-        start = ctx.start
-        if mu.user_id not in start:  # the taker was noted when matching began
-            start[mu.user_id] = (mu, mu.position, mu.committed)
-        no_price = MICRO - price
-        taker_is_bid = o.is_bid
-        if taker_is_bid:
-            bid, ask, bu, au = o, m, tu, mu
-        else:
-            bid, ask, bu, au = m, o, mu, tu
-        bpos = bu.position
-        apos = au.position
-        cb = -bpos if bpos < 0 else 0  # contracts the bid closes (it holds NO)
-        if cb > k:
-            cb = k
-        ca = apos if apos > 0 else 0  # contracts the ask closes (it holds YES)
-        if ca > k:
-            ca = k
-        segs: list[tuple[FillKind, int, bool, bool]]  # kind, count, bid/ask closes
-        if not cb and not ca:
-            segs = [(_K_MINT, k, False, False)]
-        else:
-            if cb:
-                self._close_from(bid, bu, cb, ctx)
-            if ca:
-                self._close_from(ask, au, ca, ctx)
-            segs = _segments(k, cb, ca)
-        bu.position = bpos + k
-        au.position = apos - k
-        postings = ctx.postings
-        append = postings.append
-        variance = price * no_price
-        taker_yes = o.side is _YES
-        maker_yes = m.side is _YES
-        tnum = self._taker_num
-        mnum = self._maker_num
-        taker_id = o.order_id
-        fees = 0
-        for kind, s, b_close, a_close in segs:
-            y = price * s
-            nv = no_price * s
-            if kind is _K_MINT:
-                tpay, mpay = (y, nv) if taker_is_bid else (nv, y)
-                o.hold_cash -= tpay
-                tu.available -= tpay
-                append(_new(Posting, (tu.available_ref, ESCROW, tpay, _MINT)))
-                m.hold_cash -= mpay
-                mu.reserved -= mpay
-                append(_new(Posting, (mu.reserved_ref, ESCROW, mpay, _MINT)))
-                self.escrow += s * MICRO
-                self.open_interest += s
-            elif kind is _K_MERGE:
-                self.escrow -= s * MICRO
-                self.open_interest -= s
-                bu.available += nv
-                append(_new(Posting, (ESCROW, bu.available_ref, nv, _MERGE)))
-                au.available += y
-                append(_new(Posting, (ESCROW, au.available_ref, y, _MERGE)))
-            else:  # transfer: the side that opens pays the side that closes
-                if b_close:  # bid sells NO, ask buys NO
-                    amount, payee, taker_pays = nv, bu, not taker_is_bid
-                else:  # bid buys YES, ask sells YES
-                    amount, payee, taker_pays = y, au, taker_is_bid
-                if taker_pays:
-                    o.hold_cash -= amount
-                    assert o.hold_cash >= 0, "order paid more than it held"
-                    tu.available -= amount
-                    append(_new(Posting, (tu.available_ref, payee.available_ref, amount, _TRADE)))
-                else:
-                    m.hold_cash -= amount
-                    assert m.hold_cash >= 0, "order paid more than it held"
-                    mu.reserved -= amount
-                    append(_new(Posting, (mu.reserved_ref, payee.available_ref, amount, _TRADE)))
-                payee.available += amount
-            var_total = variance * s
-            # taker: stats and fee (paid from available cash, within the budget checked).  An
-            # order takes only while it is placed, from a zero basis, so the fees it has paid
-            # are exactly ceil_to_cent(rate x basis so far): one division instead of two.
-            o.filled += s
-            o.notional += y if taker_yes else nv
-            basis = o.taker_basis + var_total
-            o.taker_basis = basis
-            taker_fee = 0
-            if tnum:
-                taker_fee = -(-(tnum * basis) // self._taker_div) * _CENT - o.taker_fees
-                if taker_fee:
-                    o.taker_fees += taker_fee
-                    o.hold_cash -= taker_fee
-                    tu.available -= taker_fee
-                    append(_new(Posting, (tu.available_ref, FEES, taker_fee, _FEE)))
-            # maker: stats and fee (paid from its hold)
-            m.filled += s
-            m.notional += y if maker_yes else nv
-            old = m.maker_basis
-            m.maker_basis = old + var_total
-            maker_fee = 0
-            if mnum:
-                d = self._maker_div
-                maker_fee = (-(-(mnum * (old + var_total)) // d) + (-(mnum * old) // d)) * _CENT
-                if maker_fee:
-                    m.maker_fees += maker_fee
-                    m.hold_cash -= maker_fee
-                    assert m.hold_cash >= 0, "order paid more than it held"
-                    mu.reserved -= maker_fee
-                    append(_new(Posting, (mu.reserved_ref, FEES, maker_fee, _FEE)))
-            fees += taker_fee + maker_fee
-            o.trades += 1
-            # a side that closes sells what it holds (the bid NO, the ask YES); one that opens
-            # buys (the bid YES, the ask NO)
-            if taker_is_bid:
-                t_close, m_close = b_close, a_close
-                t_side, t_price = (_NO, no_price) if b_close else (_YES, price)
-                m_side, m_price = (_YES, price) if a_close else (_NO, no_price)
-            else:
-                t_close, m_close = a_close, b_close
-                t_side, t_price = (_YES, price) if a_close else (_NO, no_price)
-                m_side, m_price = (_NO, no_price) if b_close else (_YES, price)
-            ctx.fills.append(
-                _new(
-                    Fill,
-                    (
-                        f"{taker_id}:{o.trades}",
-                        price,
-                        y,
-                        s,
-                        kind,
-                        taker_id,
-                        tu.user_id,
-                        _BID if taker_is_bid else _ASK,
-                        t_side,
-                        t_price,
-                        0 if t_close else s,
-                        s if t_close else 0,
-                        taker_fee,
-                        m.order_id,
-                        mu.user_id,
-                        m_side,
-                        m_price,
-                        0 if m_close else s,
-                        s if m_close else 0,
-                        maker_fee,
-                    ),
-                )
-            )
-        self.fees_collected += fees
-        o.remaining -= k
-        self.volume += k
-        self.last_price = price
 
     def _pay(
         self,
