@@ -238,3 +238,4 @@ class BatchOutput(BaseModel):
     results: list[BatchItemResult]
     changes: list[OrderChange]
     status: str
+    input_digest: str = ""  # the requests it answers (services/trading/batches.batch_digest)

@@ -18,6 +18,7 @@ has paid everyone the market is `settled` and this workflow completes.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
@@ -57,6 +58,7 @@ MARKET_ID = SearchAttributeKey.for_keyword("MarketId")
 MARKET_STATUS = SearchAttributeKey.for_keyword("MarketStatus")
 
 MAX_BATCH = 100
+ORDER_ID_NAMESPACE = uuid.UUID("5b0f3c59-1c55-4f0e-9a57-7e2f6c8b6d41")  # fixed: ids must not change
 # The server refuses updates past 2000 per run; roll over well before (TEMPORAL.md).
 MAX_UPDATES_PER_RUN = 1500
 TRADING = ("open",)
@@ -268,9 +270,20 @@ class MarketWorkflow:
 
     @workflow.update
     async def place_order(self, request: PlaceOrderRequest) -> OrderView:
-        order_id = workflow.uuid4().hex
+        order_id = self._order_id_for_update()
         result = await self._submit(BatchItem(kind="place", order_id=order_id, place=request))
         return result.orders[0]
+
+    def _order_id_for_update(self) -> str:
+        """The new order's id, derived from the update's id. If a workflow task fails after its
+        batch committed, the server delivers the same updates again, perhaps batched with
+        others: the same ids let the batch recognise the orders it already placed and answer
+        them from the database instead of placing them twice."""
+        update = workflow.current_update_info()
+        if update is None:  # not reachable from the update handler; kept total
+            return workflow.uuid4().hex
+        name = f"{self.market.config.market_id}:{update.id}"
+        return uuid.uuid5(ORDER_ID_NAMESPACE, name).hex
 
     @place_order.validator
     def _validate_place_order(self, request: PlaceOrderRequest) -> None:

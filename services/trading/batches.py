@@ -8,6 +8,7 @@ of trading twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.db import sql, transaction
 from engine import (
     AMM_USER_ID,
+    ORDER_NOT_FOUND,
     AccountKind,
     AccountRef,
     Action,
@@ -60,6 +62,7 @@ from services.trading.engine_state import EngineCache, load_engine, refresh_cash
 from services.trading.stream import MarketEventWriter
 from services.trading.views import (
     ORDER_COLUMNS,
+    datetime_to_us,
     fill_view_from_row,
     fill_views_of,
     order_view_from_row,
@@ -85,6 +88,7 @@ class BatchWork:
     """What the engine changed during one batch, gathered for the single write."""
 
     now: datetime
+    digest: str = ""  # of the batch's requests: a re-formed batch posts under its own keys
     states: dict[str, OrderState] = field(default_factory=dict)
     new_orders: dict[str, OrderRequest] = field(default_factory=dict)
     client_ids: dict[str, str | None] = field(default_factory=dict)
@@ -95,6 +99,9 @@ class BatchWork:
     lookups: dict[int, list[str]] = field(default_factory=dict)  # item -> orders to read back
     status: str | None = None
     close_time: datetime | None = None
+    placed_before: set[str] = field(default_factory=set)  # by an attempt whose answer was lost
+    # item -> (order, the canceller or None for an admin) of a cancel whose order is not resting
+    maybe_cancelled: dict[int, tuple[str, int | None]] = field(default_factory=dict)
 
     def record(self, item_no: int, states: list[OrderState], postings: list[Posting]) -> None:
         for state in states:
@@ -132,25 +139,37 @@ async def _apply_batch_once(
     market_id = int(batch.market_id)
     try:
         async with transaction() as conn:
-            # The market, locked, and the batch's stored result if a previous attempt committed
-            # (a retry racing that attempt is stopped by trade_batches' primary key instead).
+            # The market, locked; the batch's stored result if a previous attempt committed (a
+            # retry racing that attempt is stopped by trade_batches' primary key instead); and
+            # which of the batch's new orders a previous attempt placed already.
             market = (
                 await conn.execute(
                     sql(
                         "SELECT m.*, (SELECT result FROM trade_batches "
-                        "WHERE market_id = m.id AND batch_no = :b) AS stored_result "
+                        "WHERE market_id = m.id AND batch_no = :b) AS stored_result, "
+                        "ARRAY(SELECT id FROM orders WHERE id = ANY(:placing)) AS placed_before "
                         "FROM markets m WHERE m.id = :m FOR UPDATE OF m"
                     ),
-                    {"m": market_id, "b": batch.batch_no},
+                    {"m": market_id, "b": batch.batch_no, "placing": _placing_ids(batch)},
                 )
             ).one()
+            digest = batch_digest(batch)
             if market.stored_result is not None:
-                log.info("market %s batch %s was applied before", market_id, batch.batch_no)
-                return BatchOutput.model_validate(market.stored_result)
+                stored = BatchOutput.model_validate(market.stored_result)
+                if stored.input_digest in (digest, ""):
+                    log.info("market %s batch %s was applied before", market_id, batch.batch_no)
+                    return stored
+                # A workflow task failed after this batch number committed, and the server's
+                # redelivered updates formed a different batch: apply it, answering the orders
+                # placed then from the database.
+                log.warning(
+                    "market %s batch %s re-formed after it committed; %s orders placed before",
+                    market_id, batch.batch_no, len(market.placed_before),
+                )  # fmt: skip
             engine = cache.get(market_id, int(market.last_batch))
             if engine is None:
                 engine = await load_engine(conn, market)
-            output = await _apply(conn, engine, market, batch, poisoned)
+            output = await _apply(conn, engine, market, batch, poisoned, digest)
     except BaseException:
         # The engine may hold changes the database rolled back: rebuild it next time.
         cache.drop(market_id)
@@ -159,16 +178,27 @@ async def _apply_batch_once(
     return output
 
 
+def _placing_ids(batch: BatchInput) -> list[str]:
+    return [item.order_id for item in batch.items if item.kind == "place" and item.order_id]
+
+
+def batch_digest(batch: BatchInput) -> str:
+    """What the batch asks for, as a hash: a stored result answers only the same requests."""
+    items = b"\n".join(item.model_dump_json().encode() for item in batch.items)
+    return hashlib.sha256(items).hexdigest()
+
+
 async def _apply(
     conn: AsyncConnection,
     engine: MarketEngine,
     market: Any,
     batch: BatchInput,
     poisoned: set[int],
+    digest: str,
 ) -> BatchOutput:
     now = us_to_datetime(batch.now_us)
     assert now is not None
-    work = BatchWork(now=now)
+    work = BatchWork(now=now, digest=digest, placed_before=set(market.placed_before))
     placing = [item.place for item in batch.items if item.kind == "place" and item.place]
     await refresh_cash(conn, engine, {p.user_id for p in placing})
     known = await _orders_by_client_id(conn, placing)
@@ -186,6 +216,7 @@ async def _apply(
     work.status = status
     await _persist(conn, engine, market, batch, work)
     await _fill_in_views(conn, work, results, str(market.id))
+    await _answer_cancels_done_before(conn, work, results)
     changes = [
         OrderChange(
             order_id=s.order_id,
@@ -195,11 +226,26 @@ async def _apply(
         )
         for s in work.states.values()
     ]
-    output = BatchOutput(results=results, changes=changes, status=status)
+    # Orders answered from the database: the workflow learns their state again (a lost workflow
+    # task may have taken its first record of them along).
+    changes += [
+        OrderChange(
+            order_id=view.id,
+            user_id=int(view.user_id),
+            status=view.status,
+            expires_at_us=datetime_to_us(view.expires_at),
+        )
+        for item_no in work.lookups
+        if batch.items[item_no].kind == "place"
+        for view in results[item_no].orders
+        if view.id not in work.states
+    ]
+    output = BatchOutput(results=results, changes=changes, status=status, input_digest=digest)
     await conn.execute(
         sql(
             "INSERT INTO trade_batches (market_id, batch_no, result) "
-            "VALUES (:m, :b, CAST(:r AS jsonb))"
+            "VALUES (:m, :b, CAST(:r AS jsonb)) "
+            "ON CONFLICT (market_id, batch_no) DO UPDATE SET result = EXCLUDED.result"
         ),
         {"m": market.id, "b": batch.batch_no, "r": output.model_dump_json()},
     )
@@ -240,6 +286,8 @@ def _run_item(
             work.close_time = item.close_time or work.close_time
             return BatchItemResult(), item.status
     except EngineError as exc:
+        if item.kind == "cancel" and exc.code == ORDER_NOT_FOUND and item.order_id:
+            work.maybe_cancelled[item_no] = (item.order_id, item.user_id)
         return BatchItemResult(error_code=exc.code, error_message=str(exc.message)), status
     _record_cancels(work, item_no, cancelled)
     work.lookups[item_no] = [c.order.order_id for c in cancelled]
@@ -262,6 +310,9 @@ def _place(
 ) -> BatchItemResult:
     p = item.place
     assert p is not None and item.order_id is not None
+    if item.order_id in work.placed_before:
+        work.lookups[item_no] = [item.order_id]
+        return BatchItemResult()
     if p.client_order_id is not None:
         first = known.get((p.user_id, p.client_order_id))
         if first is not None:
@@ -334,6 +385,22 @@ async def _fill_in_views(
     views = await order_views(conn, wanted)
     for item_no, ids in work.lookups.items():
         results[item_no].orders = [views[oid] for oid in ids]
+
+
+async def _answer_cancels_done_before(
+    conn: AsyncConnection, work: BatchWork, results: list[BatchItemResult]
+) -> None:
+    """A cancel of an order no longer resting that is already cancelled (by this request's
+    lost first attempt, or a twin) answers with the order: cancelling is idempotent."""
+    if not work.maybe_cancelled:
+        return
+    views = await order_views(conn, sorted({o for o, _ in work.maybe_cancelled.values()}))
+    for item_no, (order_id, user_id) in work.maybe_cancelled.items():
+        view = views.get(order_id)
+        if view is None or view.status != "cancelled":
+            continue
+        if user_id is None or view.user_id == str(user_id):
+            results[item_no] = BatchItemResult(orders=[view])
 
 
 async def order_views(conn: AsyncConnection, order_ids: list[str]) -> dict[str, OrderView]:
@@ -661,7 +728,9 @@ async def _write_ledger(
             transactions.append(
                 NewTransaction(
                     kind=kind,
-                    idempotency_key=f"trade-batch:{market_id}:{batch_no}:{item_no}:{kind}",
+                    idempotency_key=(
+                        f"trade-batch:{market_id}:{batch_no}:{work.digest[:16]}:{item_no}:{kind}"
+                    ),
                     legs=legs,
                     market_id=market_id,
                     order_id=work.item_orders.get(item_no),
