@@ -622,11 +622,13 @@ class MarketEngine:
         o.trades = 0
         if not crosses:
             o.live = True
-            postings: list[Posting] = []
+            postings: list[Posting]
             if hold:
                 user.available = available - hold
                 user.reserved += hold
-                postings.append(_new(Posting, (user.available_ref, user.reserved_ref, hold, _HOLD)))
+                postings = [_new(Posting, (user.available_ref, user.reserved_ref, hold, _HOLD))]
+            else:
+                postings = []
             # rest it (inlined _rest: this is the most common path of all)
             if is_bid:
                 books = self._bids
@@ -818,12 +820,27 @@ class MarketEngine:
                 pos_d[uid] = u.position - pos0
             if u.committed != com0:
                 held_d[uid] = u.committed - com0
+        # ``Order.snapshot`` inline: a method call per touched order cost a tenth of this
+        touched = [
+            _new(
+                OrderState,
+                (
+                    t.order_id, t.user.user_id, t.action, t.side, _BID if t.is_bid else _ASK,
+                    t.type, t.tif, t.yes_price, t.count, t.filled, t.remaining, t.notional,
+                    t.status, t.reason, t.taker_fees, t.maker_fees, t.taker_basis,
+                    t.maker_basis, t.hold_cash, t.hold_contracts, t.seq, t.expires_at,
+                    t.post_only, t.reduce_only, t.stp,
+                ),
+            )
+            for t in ctx.touched.values()
+            if t is not o
+        ]  # fmt: skip
         return _new(
             PlaceResult,
             (
                 o.snapshot(),
                 ctx.fills,
-                [t.snapshot() for t in ctx.touched.values() if t is not o],
+                touched,
                 postings,
                 pos_d,
                 held_d,
@@ -1125,10 +1142,26 @@ class MarketEngine:
             if not cb and not ca:
                 segs = [(_K_MINT, k, False, False)]
             else:
+                # an order that closes usually holds all the contracts it closes: that case
+                # of ``_close_from`` is done inline (three in four closes on the thin stream)
                 if cb:
-                    self._close_from(bid, bu, cb, ctx)
+                    held = bid.hold_contracts
+                    if held >= cb:
+                        bid.hold_contracts = held - cb
+                        bu.committed -= cb
+                        if held == cb:
+                            bu.holders.pop(bid.order_id, None)
+                    else:
+                        self._close_from(bid, bu, cb, ctx)
                 if ca:
-                    self._close_from(ask, au, ca, ctx)
+                    held = ask.hold_contracts
+                    if held >= ca:
+                        ask.hold_contracts = held - ca
+                        au.committed -= ca
+                        if held == ca:
+                            au.holders.pop(ask.order_id, None)
+                    else:
+                        self._close_from(ask, au, ca, ctx)
                 # the usual cases are one segment: one side or both close all k
                 if cb == k:
                     if not ca:
