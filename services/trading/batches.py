@@ -2,8 +2,11 @@
 
 The order rows, fills, trades, positions, ledger transactions, the market's statistics, its
 stream events and the batch's own result all commit together or not at all. The batch result
-is stored under (market, batch number), so a retried activity returns the first answer instead
-of trading twice.
+is stored under (market, batch number) with a digest of its requests, so a retried activity
+returns the first answer instead of trading twice. A batch number can come back with other
+requests (a workflow task failed after the batch committed, and the server redelivered its
+updates among new ones): then the orders already placed are answered from the database and
+the rest trade.
 """
 
 from __future__ import annotations
