@@ -51,6 +51,23 @@ async def temporal_client(stack: TestStack) -> Client:
     return await connect_temporal()
 
 
+def _dump_tasks_on_sigusr1() -> None:
+    """`kill -USR1 <pytest pid>` appends every asyncio task's stack (the in-process workers'
+    activities included) to /tmp/task-dump-<pid>.txt: how to see what a hung test waits on."""
+    import asyncio
+    import signal
+    import tempfile
+
+    def dump() -> None:
+        path = os.path.join(tempfile.gettempdir(), f"task-dump-{os.getpid()}.txt")
+        with open(path, "a") as out:
+            for task in asyncio.all_tasks():
+                print("----", task, file=out)
+                task.print_stack(limit=40, file=out)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def workers(temporal_client: Client) -> AsyncIterator[None]:
     """Every service's worker, in this process, on the test run's task queues."""
@@ -59,6 +76,7 @@ async def workers(temporal_client: Client) -> AsyncIterator[None]:
     from workers.registry import COMPONENTS
     from workers.schedules import ensure_notification_relay
 
+    _dump_tasks_on_sigusr1()
     async with AsyncExitStack() as exits:
         for service, components in COMPONENTS.items():
             await exits.enter_async_context(build_worker(temporal_client, service, components()))
