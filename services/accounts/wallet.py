@@ -14,17 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import sql
-from services.accounts.ledger import balances, user_accounts
-
-
-@dataclass(frozen=True, slots=True)
-class Wallet:
-    available: int
-    reserved: int
-
-    @property
-    def total(self) -> int:
-        return self.available + self.reserved
+from services.accounts.ledger import Wallet, balances, user_accounts
 
 
 @dataclass(frozen=True, slots=True)
