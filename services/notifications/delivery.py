@@ -3,8 +3,10 @@
 Each (notification, channel) is delivered at most once: a `deliveries` row records it, and a
 retried activity skips what has a row. The stream is written in the same transaction as its
 row (exactly once); email and webhook rows are written right after a successful send, and
-every message carries the notification id (Message-ID, X-Oddsmith-Delivery) so a receiver can
-drop the duplicate a crash between the send and the row could still cause.
+every message carries its notification ids (an email's Message-ID, and a digest's
+X-Oddsmith-Notifications; a webhook's X-Oddsmith-Delivery) so a receiver can drop the
+duplicate a crash between the send and the row could still cause. Notifications of one page
+for the same address go out as one email.
 """
 
 from __future__ import annotations
