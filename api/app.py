@@ -13,6 +13,7 @@ from api import health
 from api.errors import install_error_handlers
 from api.metrics import RequestMetrics
 from api.openapi import install_openapi
+from api.order_groups import OrderGroups
 from api.routes import (
     admin_users,
     api_keys,
@@ -34,6 +35,7 @@ from core.db import dispose_engine
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.temporal = LazyTemporalClient()
+    app.state.order_groups = OrderGroups(get_settings().order_updates_in_flight_per_market)
     await start_stream_hub()
     yield
     await stop_stream_hub()

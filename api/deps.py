@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from temporalio.client import Client
 
 from api.errors import ApiError
+from api.order_groups import OrderGroups
 from api.ratelimit import RateLimiter, retry_after_header
 from core.db import autocommit
 from services.accounts.auth import AuthenticationError, AuthUser, authenticate_token
@@ -63,6 +64,12 @@ async def _temporal(request: Request) -> Client:
         ) from exc
 
 
+def _order_groups(request: Request) -> OrderGroups:
+    groups: OrderGroups = request.app.state.order_groups
+    return groups
+
+
 CurrentUser = Annotated[AuthUser, Depends(_current_user)]
 AdminUser = Annotated[AuthUser, Depends(_admin_user)]
 TemporalClient = Annotated[Client, Depends(_temporal)]
+MarketOrderGroups = Annotated[OrderGroups, Depends(_order_groups)]

@@ -34,12 +34,13 @@ _RETRY_PAUSE_SECONDS = 0.05
 _MAX_ATTEMPTS = 200  # RollingOver lasts one drain; resource limits a few round trips
 
 
-def _api_error(failure: ApplicationError) -> ApiError:
-    code = _CODE_ALIASES.get(failure.type or "", failure.type or "internal_error")
+def api_error_for_code(failure_type: str, message: str) -> ApiError:
+    """A workflow's or the engine's failure as the API's error."""
+    code = _CODE_ALIASES.get(failure_type, failure_type or "internal_error")
     if code not in STATUS_BY_CODE:
-        log.error("unexpected workflow failure %s: %s", failure.type, failure.message)
+        log.error("unexpected workflow failure %s: %s", failure_type, message)
         code = "internal_error"
-    return ApiError(code, failure.message)
+    return ApiError(code, message)
 
 
 async def update_market(
@@ -72,7 +73,7 @@ async def update_market(
                 if cause.type == "RollingOver":
                     await asyncio.sleep(_RETRY_PAUSE_SECONDS * min(attempt + 1, 10))
                     continue
-                raise _api_error(cause) from exc
+                raise api_error_for_code(cause.type or "", cause.message) from exc
             raise ApiError("internal_error", "the market could not handle the request") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:

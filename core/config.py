@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     market_update_timeout_seconds: float = Field(
         15.0, validation_alias=_env("MARKET_UPDATE_TIMEOUT_SECONDS")
     )
+    # Updates one API process keeps in flight to one market; orders beyond wait and go
+    # together as one update (api/order_groups.py).
+    order_updates_in_flight_per_market: int = Field(
+        2, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
+    )
 
     # How often the ledger reconciliation schedule runs.
     reconciliation_interval_seconds: int = Field(

@@ -239,3 +239,25 @@ class BatchOutput(BaseModel):
     changes: list[OrderChange]
     status: str
     input_digest: str = ""  # the requests it answers (services/trading/batches.batch_digest)
+
+
+class GroupedOrder(BaseModel):
+    """One order in a `place_orders` update. `request_id` is the API's id for the request (for
+    a `client_order_id`, derived from it): the order's id derives from it, as a single
+    `place_order`'s derives from its update id."""
+
+    request_id: str
+    order: PlaceOrderRequest
+
+
+class PlaceOrdersRequest(BaseModel):
+    """Orders for one market that one API process gathered while its earlier updates to that
+    market were in flight (api/order_groups.py): one Temporal update for all of them."""
+
+    orders: list[GroupedOrder]
+
+
+class PlaceOrdersResult(BaseModel):
+    """Each order's answer, in request order: the order (`orders[0]`) or its error."""
+
+    results: list[BatchItemResult]

@@ -49,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
         MarketWorkflowState,
         OrderView,
         PlaceOrderRequest,
+        PlaceOrdersRequest,
+        PlaceOrdersResult,
         RestingOrder,
     )
     from workflows.order_rules import OrderRuleError, check_order
@@ -78,6 +80,12 @@ def _reject(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, type=code, non_retryable=True)
 
 
+def _raise_error(result: BatchItemResult) -> BatchItemResult:
+    if result.error_code:
+        raise _reject(result.error_code, result.error_message or result.error_code)
+    return result
+
+
 # Outside the sandbox: under order load, entering it for every payload of every update (the
 # SDK's serialization context) cost the trade-engine worker about as much CPU as the batches'
 # database work. The module is pure (time and ids come from `workflow`), and
@@ -88,6 +96,9 @@ class MarketWorkflow:
     def __init__(self, state: MarketWorkflowState) -> None:
         self.market = state
         self.pending: list[tuple[BatchItem, asyncio.Future[BatchItemResult] | None]] = []
+        # Orders waiting for a batch, by order id: a retry that arrives by another update
+        # (a client_order_id's request in a group and alone) waits for the same answer.
+        self.placing: dict[str, asyncio.Future[BatchItemResult]] = {}
         self.rolling_over = False
         self.updates_this_run = 0
         self.wake = False
@@ -181,9 +192,11 @@ class MarketWorkflow:
                 )
             else:
                 self.market.resting.pop(change.order_id, None)
-        for (_, future), result in zip(batch, output.results, strict=True):
+        for (item, future), result in zip(batch, output.results, strict=True):
             if future is not None and not future.done():
                 future.set_result(result)
+            if item.kind == "place":
+                self.placing.pop(item.order_id or "", None)
 
     def _should_roll_over(self) -> bool:
         info = workflow.info()
@@ -259,10 +272,17 @@ class MarketWorkflow:
         self.updates_this_run += 1
         future: asyncio.Future[BatchItemResult] = asyncio.get_running_loop().create_future()
         self.pending.append((item, future))
-        result = await future
-        if result.error_code:
-            raise _reject(result.error_code, result.error_message or result.error_code)
-        return result
+        return _raise_error(await future)
+
+    def _enqueue_place(
+        self, order_id: str, request: PlaceOrderRequest
+    ) -> asyncio.Future[BatchItemResult]:
+        future = self.placing.get(order_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self.placing[order_id] = future
+            self.pending.append((BatchItem(kind="place", order_id=order_id, place=request), future))
+        return future
 
     def _refuse_while_rolling_over(self) -> None:
         if self.rolling_over:
@@ -270,20 +290,39 @@ class MarketWorkflow:
 
     @workflow.update
     async def place_order(self, request: PlaceOrderRequest) -> OrderView:
-        order_id = self._order_id_for_update()
-        result = await self._submit(BatchItem(kind="place", order_id=order_id, place=request))
-        return result.orders[0]
-
-    def _order_id_for_update(self) -> str:
-        """The new order's id, derived from the update's id. If a workflow task fails after its
-        batch committed, the server delivers the same updates again, perhaps batched with
-        others: the same ids let the batch recognise the orders it already placed and answer
-        them from the database instead of placing them twice."""
+        self.updates_this_run += 1
         update = workflow.current_update_info()
-        if update is None:  # not reachable from the update handler; kept total
-            return workflow.uuid4().hex
-        name = f"{self.market.config.market_id}:{update.id}"
+        request_id = update.id if update is not None else workflow.uuid4().hex
+        result = await self._enqueue_place(self._order_id(request_id), request)
+        return _raise_error(result).orders[0]
+
+    def _order_id(self, request_id: str) -> str:
+        """A new order's id, derived from its request's id (a single order's update id). If a
+        workflow task fails after its batch committed, the server delivers the same updates
+        again, perhaps batched with others: the same ids let the batch recognise the orders it
+        already placed and answer them from the database instead of placing them twice."""
+        name = f"{self.market.config.market_id}:{request_id}"
         return uuid.uuid5(ORDER_ID_NAMESPACE, name).hex
+
+    @workflow.update
+    async def place_orders(self, request: PlaceOrdersRequest) -> PlaceOrdersResult:
+        """Several orders in one update: each answered on its own, an engine rejection
+        (insufficient funds, post-only would take...) as that order's error."""
+        self.updates_this_run += 1
+        futures = [
+            self._enqueue_place(self._order_id(grouped.request_id), grouped.order)
+            for grouped in request.orders
+        ]
+        return PlaceOrdersResult(results=[await future for future in futures])
+
+    @place_orders.validator
+    def _validate_place_orders(self, request: PlaceOrdersRequest) -> None:
+        """All or nothing: one invalid order rejects the update (the API then sends each
+        order alone, so each gets its own answer)."""
+        if not 0 < len(request.orders) <= MAX_BATCH:
+            raise _reject("invalid_request", f"between 1 and {MAX_BATCH} orders per update")
+        for grouped in request.orders:
+            self._validate_place_order(grouped.order)
 
     @place_order.validator
     def _validate_place_order(self, request: PlaceOrderRequest) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.deps import CurrentUser, TemporalClient
+from api.deps import CurrentUser, MarketOrderGroups, TemporalClient
 from api.errors import ApiError
 from api.market_calls import update_market
 from api.routes.pagination import Limit, path_id
@@ -97,6 +97,7 @@ async def place_order(
     body: PlaceOrderBody,
     user: CurrentUser,
     temporal: TemporalClient,
+    groups: MarketOrderGroups,
     response: Response,
 ) -> OrderView:
     mid = path_id(market_id, "market")
@@ -107,16 +108,19 @@ async def place_order(
         if first is not None:
             response.status_code = 200
             return first
-    update_id = None
-    if body.client_order_id is not None:
-        # Within one workflow run, a retried request is deduplicated by Temporal too.
-        update_id = f"order-{user.id}-{uuid.uuid5(uuid.NAMESPACE_URL, body.client_order_id)}"
-    order = await update_market(
-        temporal, str(mid), "place_order", request, OrderView, update_id=update_id
-    )
+    order = await groups.place(temporal, str(mid), request, _request_id(user, body))
     if order.market_id != str(mid):
         raise ApiError("conflict", "client_order_id was used for an order in another market")
     return order
+
+
+def _request_id(user: AuthUser, body: PlaceOrderBody) -> str:
+    """The id the order's id derives from: for a client_order_id, the same on every retry, so
+    a retry that finds the first attempt still in the market's workflow waits for its answer
+    (and one that comes later finds the order)."""
+    if body.client_order_id is None:
+        return uuid.uuid4().hex
+    return f"order-{user.id}-{uuid.uuid5(uuid.NAMESPACE_URL, body.client_order_id)}"
 
 
 async def _order_by_client_id(conn: object, user_id: int, client_order_id: str) -> OrderView | None:

@@ -69,6 +69,7 @@ class EmbeddedTemporal:
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             argv += ["--db-filename", str(self.db_file)]
+            argv += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
         return argv
 
     def start(self, timeout: float = 60.0) -> None:

@@ -108,7 +108,7 @@ async def test_a_market_rolls_over_under_continuous_flow_without_a_failed_reques
     for u in users:
         await fund(u.id, 1000 * DOLLARS)
     settings = get_settings()
-    settings.market_rollover_events = 120
+    settings.market_rollover_events = 50
     try:
         market = (await create_market(api, admin))["id"]
     finally:
