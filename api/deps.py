@@ -64,7 +64,8 @@ async def _temporal(request: Request) -> Client:
         ) from exc
 
 
-def _order_groups(request: Request) -> OrderGroups:
+async def _order_groups(request: Request) -> OrderGroups:
+    # async although it awaits nothing: FastAPI runs a plain `def` dependency in a thread.
     groups: OrderGroups = request.app.state.order_groups
     return groups
 

@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 import typer
+import uvloop
 
 from core.config import get_settings
 from core.embedded import PortInUseError
@@ -53,7 +54,8 @@ def worker(
             f"error: unknown queue {queue!r}; choose one of {', '.join(COMPONENTS)}", err=True
         )
         raise typer.Exit(2)
-    asyncio.run(serve(queue, COMPONENTS[queue]()))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(queue, COMPONENTS[queue]()))
 
 
 @app.command()
