@@ -85,13 +85,16 @@ class OrderGroups:
         during a batch waits for the next one anyway), and goes as one larger group instead
         of the first arrival alone."""
         if lane.waiting and lane.in_flight == 0:
+            if lane.lingering is not None:
+                lane.lingering.cancel()
+                lane.lingering = None
             self._send_waiting(client, market_id, lane)
         if lane.waiting and lane.in_flight < self._in_flight_per_market and not lane.lingering:
             lane.lingering = asyncio.get_running_loop().call_later(
                 lane.round_trip / 2, self._linger_over, client, market_id, lane
             )
-        if not lane.waiting and lane.in_flight == 0:
-            self._lanes.pop(market_id, None)
+        if not lane.waiting and lane.in_flight == 0 and self._lanes.get(market_id) is lane:
+            del self._lanes[market_id]
 
     def _linger_over(self, client: Client, market_id: str, lane: _MarketLane) -> None:
         lane.lingering = None
