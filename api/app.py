@@ -35,7 +35,10 @@ from core.db import dispose_engine
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.temporal = LazyTemporalClient()
-    app.state.order_groups = OrderGroups(get_settings().order_updates_in_flight_per_market)
+    settings = get_settings()
+    app.state.order_groups = OrderGroups(
+        settings.order_updates_in_flight_per_market, settings.order_group_gather_ms / 1000
+    )
     await start_stream_hub()
     yield
     await stop_stream_hub()

@@ -62,8 +62,9 @@ class _MarketLane:
 class OrderGroups:
     """One per API process (app.state.order_groups)."""
 
-    def __init__(self, in_flight_per_market: int) -> None:
+    def __init__(self, in_flight_per_market: int, gather_seconds: float = 0.0) -> None:
         self._in_flight_per_market = max(1, in_flight_per_market)
+        self._gather = max(0.0, gather_seconds)
         self._lanes: dict[str, _MarketLane] = {}
         self._senders: set[asyncio.Task[None]] = set()
 
@@ -79,22 +80,40 @@ class OrderGroups:
         return await answer
 
     def _dispatch(self, client: Client, market_id: str, lane: _MarketLane) -> None:
-        """An idle market gets an order at once. Behind an update in flight, the next one
-        lingers for half the last round trip, gathering the orders that arrive meanwhile: it
-        still reaches the workflow before the batch in progress ends (an update that arrives
-        during a batch waits for the next one anyway), and goes as one larger group instead
-        of the first arrival alone."""
-        if lane.waiting and lane.in_flight == 0:
-            if lane.lingering is not None:
-                lane.lingering.cancel()
-                lane.lingering = None
-            self._send_waiting(client, market_id, lane)
-        if lane.waiting and lane.in_flight < self._in_flight_per_market and not lane.lingering:
-            lane.lingering = asyncio.get_running_loop().call_later(
-                lane.round_trip / 2, self._linger_over, client, market_id, lane
-            )
-        if not lane.waiting and lane.in_flight == 0 and self._lanes.get(market_id) is lane:
+        """With nothing in flight to the market, orders wait `gather` (ORDER_GROUP_GATHER_MS)
+        for the ones arriving with them: the clients one batch answered send their next
+        orders at about the same moment. Behind an update in flight, the next group lingers
+        for half the last round trip, gathering what arrives meanwhile: it still reaches the
+        workflow before the batch in progress ends (an update arriving during a batch waits
+        for the next one anyway)."""
+        if lane.waiting and lane.in_flight < self._in_flight_per_market:
+            if lane.in_flight == 0 and not self._gather:
+                self._stop_lingering(lane)
+                self._send_waiting(client, market_id, lane)
+            else:
+                self._linger(client, market_id, lane)
+        if (
+            not lane.waiting
+            and lane.in_flight == 0
+            and lane.lingering is None
+            and self._lanes.get(market_id) is lane
+        ):
             del self._lanes[market_id]
+
+    def _linger(self, client: Client, market_id: str, lane: _MarketLane) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._gather if lane.in_flight == 0 else max(self._gather, lane.round_trip / 2)
+        if lane.lingering is not None:
+            if lane.lingering.when() <= loop.time() + wait:
+                return
+            lane.lingering.cancel()  # the update in flight came back: go sooner
+        lane.lingering = loop.call_later(wait, self._linger_over, client, market_id, lane)
+
+    @staticmethod
+    def _stop_lingering(lane: _MarketLane) -> None:
+        if lane.lingering is not None:
+            lane.lingering.cancel()
+            lane.lingering = None
 
     def _linger_over(self, client: Client, market_id: str, lane: _MarketLane) -> None:
         lane.lingering = None

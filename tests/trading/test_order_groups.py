@@ -134,3 +134,28 @@ async def test_a_client_order_id_sent_twice_into_a_busy_market_is_one_order(
             text("SELECT count(*) FROM orders WHERE user_id = :u"), {"u": int(trader.id)}
         )
         assert count.scalar_one() == 1
+
+
+async def test_orders_arriving_together_at_an_idle_market_go_as_one_update(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    admin = await register(api, admin=True)
+    trader = await register(api)
+    await fund(trader.id, 100 * DOLLARS)
+    mid = (await create_market(api, admin))["id"]
+    groups = OrderGroups(in_flight_per_market=2, gather_seconds=0.05)
+    requests = [
+        PlaceOrderRequest(user_id=int(trader.id), action="buy", side="yes", count=1 + i, price=p)
+        for i, p in enumerate((100_000, 110_000, 120_000, 130_000, 140_000))
+    ]
+    placed = await asyncio.gather(
+        *(groups.place(temporal_client, mid, r, f"together-{i}") for i, r in enumerate(requests))
+    )
+    assert [(o.count, o.price) for o in placed] == [
+        (1, "0.10"),
+        (2, "0.11"),
+        (3, "0.12"),
+        (4, "0.13"),
+        (5, "0.14"),
+    ]
+    assert await _accepted_updates(temporal_client, mid) == Counter({"place_orders": 1})
