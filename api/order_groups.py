@@ -3,9 +3,9 @@ to a market's workflow, new orders for it wait here and go as one `place_orders`
 
 Under load a Temporal update per order costs more than the order itself (the server's update
 registry and history events, the client's and the worker's round trip): grouping the orders
-that would have queued at the server anyway divides that cost by the group's size. A quiet
-market sees no difference: an order finds a free slot and goes alone, at once, as a
-`place_order` update.
+that would have queued at the server anyway divides that cost by the group's size. On a quiet
+market an order finds nothing in flight and goes alone as a `place_order` update, after
+waiting `gather` (2 ms) for company.
 
 Each order keeps its own answer: an engine rejection (insufficient funds...) is that order's
 error. If the workflow's validator refuses the group (one order is invalid, the market is not
