@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # Updates one API process keeps in flight to one market; orders beyond wait and go
     # together as one update (api/order_groups.py).
     order_updates_in_flight_per_market: int = Field(
-        2, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
+        4, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
     )
     # How long an order that finds nothing in flight to its market waits for company.
     order_group_gather_ms: float = Field(2.0, ge=0, validation_alias=_env("ORDER_GROUP_GATHER_MS"))
