@@ -18,6 +18,7 @@ from core.db import connection
 from core.names import market_workflow_id
 from models.trading import OrderView, PlaceOrderRequest
 from services.accounts.ledger import reconcile
+from tests.helpers import Client as Trader
 from tests.helpers import fund, register
 from tests.trading.helpers import create_market, escrow_micros, market_row, order
 
@@ -31,6 +32,13 @@ async def _accepted_updates(client: Client, market_id: str) -> Counter[str]:
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     )
+
+
+async def _funded_trader_and_market(api: httpx.AsyncClient) -> tuple[Trader, str]:
+    admin = await register(api, admin=True)
+    trader = await register(api)
+    await fund(trader.id, 100 * DOLLARS)
+    return trader, str((await create_market(api, admin))["id"])
 
 
 async def test_concurrent_orders_go_in_groups_each_with_its_own_answer(
@@ -77,10 +85,7 @@ async def test_concurrent_orders_go_in_groups_each_with_its_own_answer(
 async def test_a_group_with_an_invalid_order_is_sent_order_by_order(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    admin = await register(api, admin=True)
-    trader = await register(api)
-    await fund(trader.id, 100 * DOLLARS)
-    mid = (await create_market(api, admin))["id"]
+    trader, mid = await _funded_trader_and_market(api)
     groups = OrderGroups(in_flight_per_market=1)
 
     def place(price: int, request_id: str) -> asyncio.Task[OrderView]:
@@ -139,10 +144,7 @@ async def test_a_client_order_id_sent_twice_into_a_busy_market_is_one_order(
 async def test_orders_arriving_together_at_an_idle_market_go_as_one_update(
     api: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    admin = await register(api, admin=True)
-    trader = await register(api)
-    await fund(trader.id, 100 * DOLLARS)
-    mid = (await create_market(api, admin))["id"]
+    trader, mid = await _funded_trader_and_market(api)
     groups = OrderGroups(in_flight_per_market=2, gather_seconds=0.05)
     requests = [
         PlaceOrderRequest(user_id=int(trader.id), action="buy", side="yes", count=1 + i, price=p)
