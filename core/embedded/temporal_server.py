@@ -69,6 +69,8 @@ class EmbeddedTemporal:
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             argv += ["--db-filename", str(self.db_file)]
+            # WAL: a workflow task no longer waits for a file sync (durable across a server
+            # crash, not a power cut); it doubled the no-op update rate across 8 workflows.
             argv += ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
         return argv
 
