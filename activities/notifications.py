@@ -32,7 +32,6 @@ from models.notifications import (
     DeliveryState,
     PagePlan,
     PageRequest,
-    RelayDone,
     RelayRequest,
     WebhookFailure,
     WebhookFailureResult,
@@ -45,6 +44,27 @@ from workflows.notifications import AlertTimerWorkflow, NotificationDeliveryWork
 
 # How often the relay looks for new rows: the added delay of a trade's confirmation.
 RELAY_POLL_SECONDS = 0.1
+
+
+async def _relay_rows_gathered(request: RelayRequest) -> bool:
+    """Long-poll for rows marked for the relay (a count on a partial index, not the page):
+    True once a full page is waiting or `gather_seconds` have passed since the first row
+    appeared, False if none appeared within `wait_seconds`."""
+    started = time.monotonic()
+    first_seen: float | None = None
+    while True:
+        marked = await delivery.count_marked_for_relay(request.limit)
+        now = time.monotonic()
+        if marked and first_seen is None:
+            first_seen = now
+        if marked >= request.limit or (
+            first_seen is not None and now - first_seen >= request.gather_seconds
+        ):
+            return True
+        if first_seen is None and now - started >= request.wait_seconds:
+            return False
+        activity.heartbeat()
+        await asyncio.sleep(RELAY_POLL_SECONDS)
 
 
 def delivery_state(source: str) -> DeliveryState:
@@ -97,29 +117,24 @@ class NotificationActivities:
     async def plan_page(self, request: PageRequest) -> PagePlan:
         return await delivery.plan_page(request.source, request.after_id, request.limit)
 
-    @activity.defn(name="notifications.wait_for_relay")
-    async def wait_for_relay(self, request: RelayRequest) -> PagePlan:
-        """Long-poll for notifications marked for the relay: a full page, or what has gathered
-        `gather_seconds` after the first row appeared, or an empty plan after the wait."""
-        started = time.monotonic()
-        first_seen: float | None = None
-        while True:
+    @activity.defn(name="notifications.relay_page")
+    async def relay_page(self, request: RelayRequest) -> PagePlan:
+        """The relay's one step per page, so a page costs one activity (and its emails one
+        more) instead of four: unmark the page before (its email and webhook deliveries are in
+        the workflow's history by now), wait for marked rows, plan a page and deliver its
+        stream. A retry repeats every part harmlessly: the stream is delivered exactly once."""
+        if request.finished:
+            await delivery.finish_relay(request.finished)
+        settings = get_settings()
+        plan = PagePlan(last_id=0, count=0)
+        if await _relay_rows_gathered(request):
             plan = await delivery.plan_relay_page(request.limit)
-            now = time.monotonic()
-            if plan.count and first_seen is None:
-                first_seen = now
-            gathered = first_seen is not None and now - first_seen >= request.gather_seconds
-            if plan.count >= request.limit or gathered or now - started >= request.wait_seconds:
-                settings = get_settings()
-                plan.webhook_attempts = settings.webhook_attempts
-                plan.webhook_backoff_seconds = settings.webhook_backoff_seconds
-                return plan
+        if plan.stream:
             activity.heartbeat()
-            await asyncio.sleep(RELAY_POLL_SECONDS)
-
-    @activity.defn(name="notifications.finish_relay")
-    async def finish_relay(self, request: RelayDone) -> None:
-        await delivery.finish_relay(request.notification_ids)
+            await delivery.deliver_stream(plan.stream)
+        plan.webhook_attempts = settings.webhook_attempts
+        plan.webhook_backoff_seconds = settings.webhook_backoff_seconds
+        return plan
 
     @activity.defn(name="notifications.deliver_stream")
     async def deliver_stream(self, request: DeliverRequest) -> DeliveryResult:
@@ -154,8 +169,7 @@ class NotificationActivities:
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.plan_page,
-            self.wait_for_relay,
-            self.finish_relay,
+            self.relay_page,
             self.deliver_stream,
             self.deliver_email,
             self.deliver_webhook,

@@ -39,21 +39,22 @@ class DeliveryState(PagingDelivery):
 class RelayState(PagingDelivery):
     """The notification relay (one standing workflow for every trade batch's notifications)."""
 
+    # Under load a page is what gathered in gather_seconds; the limit only bounds a backlog.
+    page_size: int = 1000
     pages_per_run: int = 100
     wait_seconds: float = 20.0
     # Once rows are waiting, gather more for this long before delivering a page: under load a
     # page then covers many batches, and the relay's Temporal work per order drops with it.
     gather_seconds: float = 0.5
+    # The page delivered last, unmarked by the next step (carried over when continuing as new).
+    finished: list[int] = Field(default_factory=list)
 
 
 class RelayRequest(BaseModel):
     limit: int
     wait_seconds: float
     gather_seconds: float = 0.0
-
-
-class RelayDone(BaseModel):
-    notification_ids: list[int]
+    finished: list[int] = Field(default_factory=list)  # the page before, to unmark
 
 
 class PageRequest(BaseModel):

@@ -14,12 +14,14 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
+    WorkflowExecutionStatus,
 )
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.names import NOTIFICATIONS, notification_relay_workflow_id, task_queue
 from models.notifications import RelayState
-from workflows.notifications import NotificationRelayWorkflow
+from workflows.notifications import RELAY_WORKFLOW_TYPE, NotificationRelayWorkflow
 from workflows.reconciliation import ReconciliationInput, ReconciliationWorkflow
 
 SCHEDULE_ID = "ledger-reconciliation"
@@ -47,6 +49,7 @@ async def ensure_reconciliation_schedule(
 
 async def ensure_notification_relay(client: Client, orchestrator_queue: str) -> None:
     """Start the relay unless it runs already (every orchestrator worker calls this)."""
+    await replace_older_relay(client, notification_relay_workflow_id())
     await client.start_workflow(
         NotificationRelayWorkflow.run,
         RelayState(notifications_queue=task_queue(NOTIFICATIONS)),
@@ -54,3 +57,20 @@ async def ensure_notification_relay(client: Client, orchestrator_queue: str) -> 
         task_queue=orchestrator_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
+
+
+async def replace_older_relay(client: Client, relay_id: str) -> None:
+    """Terminate a running relay of an older type: its history would not replay on this code.
+    Rows it had not unmarked stay marked, and the new relay delivers them (nothing twice:
+    deliveries are recorded per notification and channel)."""
+    handle = client.get_workflow_handle(relay_id)
+    try:
+        described = await handle.describe()
+        if (
+            described.status == WorkflowExecutionStatus.RUNNING
+            and described.workflow_type != RELAY_WORKFLOW_TYPE
+        ):
+            await handle.terminate(reason=f"replaced by {RELAY_WORKFLOW_TYPE}")
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:  # none yet, or it ended meanwhile
+            raise

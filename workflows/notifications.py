@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         PagePlan,
         PageRequest,
         PagingDelivery,
-        RelayDone,
         RelayRequest,
         RelayState,
         WebhookFailure,
@@ -42,8 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PLAN_PAGE = "notifications.plan_page"
-WAIT_FOR_RELAY = "notifications.wait_for_relay"
-FINISH_RELAY = "notifications.finish_relay"
+RELAY_PAGE = "notifications.relay_page"
 DELIVER_STREAM = "notifications.deliver_stream"
 DELIVER_EMAIL = "notifications.deliver_email"
 DELIVER_WEBHOOK = "notifications.deliver_webhook"
@@ -159,21 +157,27 @@ class NotificationDeliveryWorkflow:
         return self.state
 
 
-@workflow.defn(name="NotificationRelay")
+# The name changed with the relay's steps (four activities a page became one): a relay started
+# by older code is replaced at start-up instead of failing to replay (workers/schedules.py).
+RELAY_WORKFLOW_TYPE = "NotificationRelayPages"
+
+
+@workflow.defn(name=RELAY_WORKFLOW_TYPE)
 class NotificationRelayWorkflow:
     """The standing delivery of every trade batch's notifications (id `notification-relay`).
 
-    A batch marks its notifications in its own transaction; this workflow waits for marked
-    rows (a long-polling activity), delivers them a page at a time and unmarks the page. One
-    workflow for the whole platform instead of one per batch: under load a page covers many
-    batches, so the orchestrator's cost no longer grows with the trade rate. A crash between a
-    delivery and the unmarking re-plans the page; deliveries are idempotent per channel.
+    A batch marks its notifications in its own transaction. One activity per page waits for
+    marked rows (a long poll), plans the page and delivers its stream; the next one unmarks
+    it. One workflow for the whole platform instead of one per batch, and one activity per
+    page: under load a page covers many batches, so the relay's cost no longer grows with the
+    trade rate. A crash before the unmarking re-plans the page; deliveries are idempotent per
+    channel.
 
-    The stream is delivered before the page is unmarked. Email and webhooks, which retry with
-    backoff against servers that may be down, carry on in the background (their activities are
-    in this workflow's history from the moment they are scheduled), so a failing receiver
-    never holds up the next page; past MAX_IN_FLIGHT of them the relay waits, and it lets them
-    all finish before it continues as new."""
+    Email and webhooks, which retry with backoff against servers that may be down, carry on in
+    the background: their activities are scheduled in the same workflow task as the step that
+    unmarks their page, so they are in this workflow's history before their rows leave the
+    relay, and a failing receiver never holds up the next page. Past MAX_IN_FLIGHT of them the
+    relay waits, and it lets them all finish before it continues as new."""
 
     MAX_IN_FLIGHT = 50
 
@@ -190,48 +194,38 @@ class NotificationRelayWorkflow:
                 self.state.pages_run = 0
                 workflow.continue_as_new(self.state)
             await workflow.wait_condition(lambda: len(self.in_flight) < self.MAX_IN_FLIGHT)
-            plan = await self._wait_for_page()
+            plan = await self._next_page()
             if plan.webhook_attempts is not None:
                 self.state.webhook_attempts = plan.webhook_attempts
             if plan.webhook_backoff_seconds is not None:
                 self.state.webhook_backoff_seconds = plan.webhook_backoff_seconds
-            if plan.count:
-                await self._deliver(plan)
-                await self._finish(plan.ids)
+            self._deliver_in_background(plan)
+            self.state.finished = plan.ids
             self.state.pages_run += 1
             self.state.delivered += plan.count
 
-    async def _deliver(self, plan: PagePlan) -> None:
-        stream = PagePlan(last_id=plan.last_id, count=plan.count, stream=plan.stream)
-        slow = plan.model_copy(update={"stream": []})
-        if stream.stream:
-            await deliver_page(stream, self.state, "relay")
+    def _deliver_in_background(self, plan: PagePlan) -> None:
+        slow = plan.model_copy(update={"stream": []})  # the step delivered the stream
         if slow.email or slow.webhook:
             task = asyncio.create_task(deliver_page(slow, self.state, "relay"))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
 
-    async def _wait_for_page(self) -> PagePlan:
+    async def _next_page(self) -> PagePlan:
         s = self.state
         return await workflow.execute_activity(
-            WAIT_FOR_RELAY,
+            RELAY_PAGE,
             RelayRequest(
-                limit=s.page_size, wait_seconds=s.wait_seconds, gather_seconds=s.gather_seconds
+                limit=s.page_size,
+                wait_seconds=s.wait_seconds,
+                gather_seconds=s.gather_seconds,
+                finished=s.finished,
             ),
             task_queue=s.notifications_queue,
-            start_to_close_timeout=timedelta(seconds=s.wait_seconds + 30),
+            start_to_close_timeout=timedelta(seconds=s.wait_seconds + 60),
             heartbeat_timeout=timedelta(seconds=10),
             retry_policy=DATABASE_RETRY,
             result_type=PagePlan,
-        )
-
-    async def _finish(self, ids: list[int]) -> None:
-        await workflow.execute_activity(
-            FINISH_RELAY,
-            RelayDone(notification_ids=ids),
-            task_queue=self.state.notifications_queue,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DATABASE_RETRY,
         )
 
     @workflow.query

@@ -66,9 +66,19 @@ async def plan_page(source: str, after_id: int, limit: int) -> PagePlan:
     return _plan(rows, after_id)
 
 
+async def count_marked_for_relay(up_to: int) -> int:
+    """How many notifications wait for the relay, counted up to `up_to`."""
+    async with autocommit() as conn:  # polled ten times a second: one round trip
+        marked = await conn.execute(
+            sql("SELECT count(*) FROM (SELECT 1 FROM notifications WHERE relay LIMIT :n) m"),
+            {"n": up_to},
+        )
+        return int(marked.scalar_one())
+
+
 async def plan_relay_page(limit: int) -> PagePlan:
     """The oldest notifications marked for the relay (trade batches mark theirs)."""
-    async with autocommit() as conn:  # polled ten times a second: one round trip
+    async with autocommit() as conn:
         rows = (
             await conn.execute(
                 sql(_PLAN_SELECT + "WHERE n.relay ORDER BY n.id LIMIT :n"), {"n": limit}

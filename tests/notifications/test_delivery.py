@@ -4,13 +4,17 @@ webhook blocks neither email nor the trade, and is disabled after repeated failu
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
+from temporalio.client import Client as TemporalClient
+from temporalio.client import WorkflowExecutionStatus
 
 from activities.notifications import start_delivery
 from core.db import connection, transaction
+from core.names import notification_relay_workflow_id
 from services.notifications.delivery import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -23,6 +27,7 @@ from tests.helpers import Client, register
 from tests.notifications.conftest import SmtpSink, WebhookReceiver, eventually
 from tests.notifications.helpers import deliveries, inbox, kinds, stream_kinds, trader
 from tests.trading.helpers import create_market, order
+from workers.schedules import replace_older_relay
 
 ORDER_KINDS = [
     "order_accepted",
@@ -207,6 +212,23 @@ async def test_the_relay_unmarks_what_it_delivered_and_a_replanned_page_sends_no
     assert len(smtp_sink.kinds_to(alice.email)) == 3
     assert len(webhooks.at(f"ok/{alice.id}")) == 3
     assert await stream_kinds(alice) == ["order_accepted"] * 3
+
+
+async def test_a_relay_of_an_older_type_is_replaced_and_the_current_one_left_running(
+    temporal_client: TemporalClient, workers: None
+) -> None:
+    older = await temporal_client.start_workflow(
+        "NotificationRelay",  # the type before the relay's steps changed
+        id=f"relay-replaced-{uuid.uuid4().hex[:8]}",
+        task_queue=f"no-worker-{uuid.uuid4().hex[:8]}",
+    )
+    await replace_older_relay(temporal_client, older.id)
+    assert (await older.describe()).status == WorkflowExecutionStatus.TERMINATED
+
+    current = temporal_client.get_workflow_handle(notification_relay_workflow_id())
+    await replace_older_relay(temporal_client, current.id)
+    assert (await current.describe()).status == WorkflowExecutionStatus.RUNNING
+    await replace_older_relay(temporal_client, f"no-relay-{uuid.uuid4().hex[:8]}")  # none: fine
 
 
 async def test_notifications_delivered_together_reach_each_address_as_one_email(
