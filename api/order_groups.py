@@ -4,8 +4,9 @@ to a market's workflow, new orders for it wait here and go as one `place_orders`
 Under load a Temporal update per order costs more than the order itself (the server's update
 registry and history events, the client's and the worker's round trip): grouping the orders
 that would have queued at the server anyway divides that cost by the group's size. On a quiet
-market an order finds nothing in flight and goes alone as a `place_order` update, after
-waiting `gather` (2 ms) for company.
+market an order finds nothing in flight and goes alone at once as a `place_order` update; on a
+busy one (another order arrived in the last BUSY_WITHIN) it first waits `gather` (2 ms) for
+company.
 
 Each order keeps its own answer: an engine rejection (insufficient funds...) is that order's
 error. If the workflow's validator refuses the group (one order is invalid, the market is not
@@ -37,6 +38,9 @@ from models.trading import (
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 100  # the workflow's batch size: a larger group would be split there anyway
+# A market is busy while its orders arrive less than this apart: only then do orders wait for
+# company, so an order to a quiet market is not delayed.
+BUSY_WITHIN = 1.0
 # A group refused for these codes is retried order by order; any other failure (unavailable,
 # a timeout) is every order's answer, as it would have been for each alone.
 _SEND_ALONE_ON = frozenset({"invalid_request", "market_not_open"})
@@ -56,7 +60,9 @@ class _MarketLane:
     waiting: list[_Waiting] = field(default_factory=list)
     in_flight: int = 0
     round_trip: float = 0.0
-    lingering: asyncio.TimerHandle | None = None
+    lingering: asyncio.Handle | None = None
+    linger_until: float = 0.0  # uvloop's handle of a zero delay does not know its time
+    busy: bool = False
 
 
 class OrderGroups:
@@ -67,31 +73,41 @@ class OrderGroups:
         self._gather = max(0.0, gather_seconds)
         self._lanes: dict[str, _MarketLane] = {}
         self._senders: set[asyncio.Task[None]] = set()
+        self._last_arrival: dict[str, float] = {}  # by market
 
     async def place(
         self, client: Client, market_id: str, request: PlaceOrderRequest, request_id: str
     ) -> OrderView:
         answer: asyncio.Future[OrderView] = asyncio.get_running_loop().create_future()
         lane = self._lanes.setdefault(market_id, _MarketLane())
+        lane.busy = self._arrived(market_id)
         lane.waiting.append(_Waiting(GroupedOrder(request_id=request_id, order=request), answer))
         self._dispatch(client, market_id, lane)
         # A caller that goes away (the client hung up) cancels only its wait: its order is
         # placed all the same, as a single update's would be.
         return await answer
 
+    def _arrived(self, market_id: str) -> bool:
+        """Note an order's arrival; True if the market is busy (one arrived just before)."""
+        now = time.monotonic()
+        previous = self._last_arrival.get(market_id)
+        self._last_arrival[market_id] = now
+        if len(self._last_arrival) > 4096:
+            self._last_arrival = {
+                m: t for m, t in self._last_arrival.items() if now - t < BUSY_WITHIN
+            }
+        return previous is not None and now - previous < BUSY_WITHIN
+
     def _dispatch(self, client: Client, market_id: str, lane: _MarketLane) -> None:
-        """With nothing in flight to the market, orders wait `gather` (ORDER_GROUP_GATHER_MS)
-        for the ones arriving with them: the clients one batch answered send their next
-        orders at about the same moment. Behind an update in flight, the next group lingers
-        for half the last round trip, gathering what arrives meanwhile: it still reaches the
-        workflow before the batch in progress ends (an update arriving during a batch waits
-        for the next one anyway)."""
+        """With nothing in flight to a busy market, orders wait `gather`
+        (ORDER_GROUP_GATHER_MS) for the ones arriving with them: the clients one batch answered
+        send their next orders at about the same moment. A quiet market's order goes at once
+        (with those that arrived in the same turn of the event loop). Behind an update in
+        flight, the next group lingers for half the last round trip, gathering what arrives
+        meanwhile: it still reaches the workflow before the batch in progress ends (an update
+        arriving during a batch waits for the next one anyway)."""
         if lane.waiting and lane.in_flight < self._in_flight_per_market:
-            if lane.in_flight == 0 and not self._gather:
-                self._stop_lingering(lane)
-                self._send_waiting(client, market_id, lane)
-            else:
-                self._linger(client, market_id, lane)
+            self._linger(client, market_id, lane)
         if (
             not lane.waiting
             and lane.in_flight == 0
@@ -102,18 +118,19 @@ class OrderGroups:
 
     def _linger(self, client: Client, market_id: str, lane: _MarketLane) -> None:
         loop = asyncio.get_running_loop()
-        wait = self._gather if lane.in_flight == 0 else max(self._gather, lane.round_trip / 2)
+        if not lane.busy:
+            wait = 0.0
+        elif lane.in_flight == 0:
+            wait = self._gather
+        else:
+            wait = max(self._gather, lane.round_trip / 2)
+        until = loop.time() + wait
         if lane.lingering is not None:
-            if lane.lingering.when() <= loop.time() + wait:
+            if lane.linger_until <= until:
                 return
             lane.lingering.cancel()  # the update in flight came back: go sooner
+        lane.linger_until = until
         lane.lingering = loop.call_later(wait, self._linger_over, client, market_id, lane)
-
-    @staticmethod
-    def _stop_lingering(lane: _MarketLane) -> None:
-        if lane.lingering is not None:
-            lane.lingering.cancel()
-            lane.lingering = None
 
     def _linger_over(self, client: Client, market_id: str, lane: _MarketLane) -> None:
         lane.lingering = None

@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     order_updates_in_flight_per_market: int = Field(
         4, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
     )
-    # How long an order that finds nothing in flight to its market waits for company.
-    order_group_gather_ms: float = Field(2.0, ge=0, validation_alias=_env("ORDER_GROUP_GATHER_MS"))
+    # How long an order to a busy market (api/order_groups.py BUSY_WITHIN) waits for company
+    # when nothing is in flight to it; a quiet market's order goes at once.
+    order_group_gather_ms: float = Field(10.0, ge=0, validation_alias=_env("ORDER_GROUP_GATHER_MS"))
 
     # How often the ledger reconciliation schedule runs.
     reconciliation_interval_seconds: int = Field(

@@ -6,10 +6,12 @@ import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+import uvloop
 from temporalio.client import Client
 
 from tests.stack import TestStack
@@ -28,6 +30,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Any]:
+    """Tests run on uvloop, the event loop of the API (uvicorn picks it) and of the workers:
+    the two loops differ in details (uvloop's zero-delay `call_later` returns a handle
+    without `when()`)."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")

@@ -161,3 +161,17 @@ async def test_orders_arriving_together_at_an_idle_market_go_as_one_update(
         (5, "0.14"),
     ]
     assert await _accepted_updates(temporal_client, mid) == Counter({"place_orders": 1})
+
+
+async def test_an_order_to_a_quiet_market_is_not_held_for_company(
+    api: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    trader, mid = await _funded_trader_and_market(api)
+    # Were the lone order held for company, it would wait the hour.
+    groups = OrderGroups(in_flight_per_market=2, gather_seconds=3600)
+    request = PlaceOrderRequest(
+        user_id=int(trader.id), action="buy", side="yes", count=1, price=100_000
+    )
+    placed = await asyncio.wait_for(groups.place(temporal_client, mid, request, "quiet-1"), 60)
+    assert (placed.count, placed.status) == (1, "resting")
+    assert await _accepted_updates(temporal_client, mid) == Counter({"place_order": 1})
