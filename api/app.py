@@ -30,6 +30,7 @@ from api.security import SecureResponses
 from api.temporal_client import LazyTemporalClient
 from core.config import get_settings
 from core.db import dispose_engine
+from core.heap import freeze_startup_heap
 
 
 @asynccontextmanager
@@ -40,6 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.order_updates_in_flight_per_market, settings.order_group_gather_ms / 1000
     )
     await start_stream_hub()
+    freeze_startup_heap()
     yield
     await stop_stream_hub()
     await dispose_engine()

@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from core.config import get_settings
 from core.db import dispose_engine
+from core.heap import freeze_startup_heap
 from core.logging import configure_logging
 from core.names import task_queue
 from core.temporal import connect_temporal
@@ -48,6 +49,7 @@ async def serve(service: str, components: WorkerComponents) -> None:
     if components.on_start is not None:
         await components.on_start(client)
     worker = build_worker(client, service, components)
+    freeze_startup_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
