@@ -179,6 +179,15 @@ async def _orders(
             idle.get_nowait().close()
 
 
+async def _trade_batches() -> int:
+    from sqlalchemy import text
+
+    from core.db import connection
+
+    async with connection() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM trade_batches"))).scalar_one())
+
+
 async def _deliveries_done(within: float = 120.0) -> None:
     from sqlalchemy import text
 
@@ -230,6 +239,7 @@ async def _run(clients: int, requests: int) -> None:
             await _deliveries_done()
             rows = []
             costs: dict[str, dict[str, float]] = {}
+            batches: dict[str, int] = {}
             for name, measure in (
                 ("no-op update, 1 workflow (ceiling)", lambda: _ceiling(clients, requests, 1)),
                 (
@@ -242,12 +252,13 @@ async def _run(clients: int, requests: int) -> None:
                     lambda: _orders(http, traders, eight, clients, requests),
                 ),
             ):
-                before = cpu_seconds_by_role()
+                before, batches_before = cpu_seconds_by_role(), await _trade_batches()
                 rows.append((name, await measure()))
                 # Confirmations (stream, email) are delivered after the answers: count their
                 # cost here, and keep it out of the next row.
                 await _deliveries_done()
                 costs[name] = per_request_ms(before, cpu_seconds_by_role(), requests)
+                batches[name] = await _trade_batches() - batches_before
     finally:
         await asyncio.to_thread(stack.stop)
         shutil.rmtree(root, ignore_errors=True)  # its Postgres and Temporal data
@@ -259,6 +270,10 @@ async def _run(clients: int, requests: int) -> None:
     for name, by_role in costs.items():
         parts = ", ".join(f"{role} {ms:.2f}" for role, ms in by_role.items())
         print(f"{name}: total {sum(by_role.values()):.2f} = {parts}")
+    print("\nTrade batches (each a workflow task, a local activity and a transaction)")
+    for name, count in batches.items():
+        if "orders" in name:
+            print(f"{name}: {count} batches, {requests / max(count, 1):.1f} orders per batch")
     for label, ceiling, ours in (
         ("1 market", rows[0][1], rows[1][1]),
         ("8 markets", rows[2][1], rows[3][1]),
