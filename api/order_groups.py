@@ -5,7 +5,7 @@ Under load a Temporal update per order costs more than the order itself (the ser
 registry and history events, the client's and the worker's round trip): grouping the orders
 that would have queued at the server anyway divides that cost by the group's size. On a quiet
 market an order finds nothing in flight and goes alone at once as a `place_order` update; on a
-busy one (another order arrived in the last BUSY_WITHIN) it first waits `gather` (2 ms) for
+busy one (another order arrived in the last BUSY_WITHIN) it first waits `gather` (10 ms) for
 company.
 
 Each order keeps its own answer: an engine rejection (insufficient funds...) is that order's

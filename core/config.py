@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # Updates one API process keeps in flight to one market; orders beyond wait and go
     # together as one update (api/order_groups.py).
     order_updates_in_flight_per_market: int = Field(
-        4, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
+        1, ge=1, validation_alias=_env("ORDER_UPDATES_IN_FLIGHT_PER_MARKET")
     )
     # How long an order to a busy market (api/order_groups.py BUSY_WITHIN) waits for company
     # when nothing is in flight to it; a quiet market's order goes at once.
