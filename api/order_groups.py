@@ -74,6 +74,7 @@ class OrderGroups:
         self._lanes: dict[str, _MarketLane] = {}
         self._senders: set[asyncio.Task[None]] = set()
         self._last_arrival: dict[str, float] = {}  # by market
+        self._prune_at = 4096  # entries; doubles past what a prune keeps, so pruning stays rare
 
     async def place(
         self, client: Client, market_id: str, request: PlaceOrderRequest, request_id: str
@@ -92,10 +93,11 @@ class OrderGroups:
         now = time.monotonic()
         previous = self._last_arrival.get(market_id)
         self._last_arrival[market_id] = now
-        if len(self._last_arrival) > 4096:
+        if len(self._last_arrival) > self._prune_at:
             self._last_arrival = {
                 m: t for m, t in self._last_arrival.items() if now - t < BUSY_WITHIN
             }
+            self._prune_at = max(4096, 2 * len(self._last_arrival))
         return previous is not None and now - previous < BUSY_WITHIN
 
     def _dispatch(self, client: Client, market_id: str, lane: _MarketLane) -> None:
