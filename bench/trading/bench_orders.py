@@ -7,6 +7,7 @@ worker process per task queue, the API), then with a fixed number of concurrent 
 Prints orders/s and p50/p99 latency for each and the ratios. Not a test: nothing is asserted.
 
     .venv/bin/python -m bench.trading.bench_orders [--clients 32] [--requests 600]
+        [--markets 1 8] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -205,7 +208,78 @@ async def _deliveries_done(within: float = 120.0) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _run(clients: int, requests: int) -> None:
+@dataclass
+class _Row:
+    name: str
+    result: tuple[float, float, float, int]  # per s, p50 ms, p99 ms, failures
+    cpu_ms: dict[str, float]  # by process, per request
+    batches: int | None  # trade batches, for the orders rows
+
+
+async def _row(
+    name: str,
+    requests: int,
+    measure: Callable[[], Awaitable[tuple[float, float, float, int]]],
+    trades: bool,
+) -> _Row:
+    before, batches_before = cpu_seconds_by_role(), await _trade_batches()
+    result = await measure()
+    # Confirmations (stream, email) are delivered after the answers: count their cost here,
+    # and keep it out of the next row.
+    await _deliveries_done()
+    batches = await _trade_batches() - batches_before
+    cpu = per_request_ms(before, cpu_seconds_by_role(), requests)
+    return _Row(name, result, cpu, batches if trades else None)
+
+
+async def _measure_rows(
+    http: tuple[str, int],
+    traders: list[dict[str, str]],
+    markets: dict[int, list[str]],
+    clients: int,
+    requests: int,
+    rounds: int,
+) -> list[_Row]:
+    """For each round and each market count: the ceiling, then our orders (a ceiling next to
+    the row it bounds, so a noisy minute hits both)."""
+    rows = []
+    for _ in range(rounds):
+        for count, ids in markets.items():
+            plural = "s" if count > 1 else ""
+            ceiling = partial(_ceiling, clients, requests, count)
+            orders = partial(_orders, http, traders, ids, clients, requests)
+            name = f"no-op update, {count} workflow{plural} (ceiling)"
+            rows.append(await _row(name, requests, ceiling, trades=False))
+            name = f"orders via API, {count} market{plural}"
+            rows.append(await _row(name, requests, orders, trades=True))
+    return rows
+
+
+def _report(rows: list[_Row], clients: int, requests: int) -> None:
+    print(f"\n{clients} concurrent clients, {requests} requests each row (2-core machine)\n")
+    print(f"{'what':40} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
+    for row in rows:
+        rate, p50, p99, failed = row.result
+        print(f"{row.name:40} {rate:8.1f} {p50:8.1f} {p99:8.1f} {failed:7d}")
+    print("\nCPU ms per request, by process (idle work over the same time included)")
+    for row in rows:
+        parts = ", ".join(f"{role} {ms:.2f}" for role, ms in row.cpu_ms.items())
+        print(f"{row.name}: total {sum(row.cpu_ms.values()):.2f} = {parts}")
+    print("\nTrade batches (each a workflow task, a local activity and a transaction)")
+    for row in rows:
+        if row.batches is not None:
+            per_batch = requests / max(row.batches, 1)
+            print(f"{row.name}: {row.batches} batches, {per_batch:.1f} orders per batch")
+    for ceiling, ours in zip(rows[::2], rows[1::2], strict=True):
+        label = ours.name.removeprefix("orders via API, ")
+        print(
+            f"{label}: throughput {ours.result[0] / ceiling.result[0]:.0%} of the ceiling "
+            f"(target >= 80%), p99 {ours.result[2] / ceiling.result[2]:.2f}x the ceiling's "
+            "(target <= 2x)"
+        )
+
+
+async def _run(clients: int, requests: int, market_counts: list[int], rounds: int) -> None:
     from cli.devstack import DevStack
     from core.config import get_settings
     from core.db import transaction
@@ -235,62 +309,28 @@ async def _run(clients: int, requests: int) -> None:
             )
             admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
             traders = await _setup_traders(api, 16)
-            one = await _create_markets(api, admin, 1)
-            eight = await _create_markets(api, admin, 8)
+            markets = {n: await _create_markets(api, admin, n) for n in market_counts}
             http = (settings.api_host, settings.api_port)
-            await _orders(http, traders, one, clients, min(100, requests))  # warm-up
+            warm_up = markets[market_counts[0]]
+            await _orders(http, traders, warm_up, clients, min(100, requests))
             await _deliveries_done()
-            rows = []
-            costs: dict[str, dict[str, float]] = {}
-            batches: dict[str, int] = {}
-            for name, measure in (
-                ("no-op update, 1 workflow (ceiling)", lambda: _ceiling(clients, requests, 1)),
-                (
-                    "orders via API, 1 market",
-                    lambda: _orders(http, traders, one, clients, requests),
-                ),
-                ("no-op update, 8 workflows (ceiling)", lambda: _ceiling(clients, requests, 8)),
-                (
-                    "orders via API, 8 markets",
-                    lambda: _orders(http, traders, eight, clients, requests),
-                ),
-            ):
-                before, batches_before = cpu_seconds_by_role(), await _trade_batches()
-                rows.append((name, await measure()))
-                # Confirmations (stream, email) are delivered after the answers: count their
-                # cost here, and keep it out of the next row.
-                await _deliveries_done()
-                costs[name] = per_request_ms(before, cpu_seconds_by_role(), requests)
-                batches[name] = await _trade_batches() - batches_before
+            rows = await _measure_rows(http, traders, markets, clients, requests, rounds)
     finally:
         await asyncio.to_thread(stack.stop)
         shutil.rmtree(root, ignore_errors=True)  # its Postgres and Temporal data
-    print(f"\n{clients} concurrent clients, {requests} requests each row (2-core machine)\n")
-    print(f"{'what':40} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7}")
-    for name, (rate, p50, p99, failed) in rows:
-        print(f"{name:40} {rate:8.1f} {p50:8.1f} {p99:8.1f} {failed:7d}")
-    print("\nCPU ms per request, by process (idle work over the same time included)")
-    for name, by_role in costs.items():
-        parts = ", ".join(f"{role} {ms:.2f}" for role, ms in by_role.items())
-        print(f"{name}: total {sum(by_role.values()):.2f} = {parts}")
-    print("\nTrade batches (each a workflow task, a local activity and a transaction)")
-    for name, count in batches.items():
-        if "orders" in name:
-            print(f"{name}: {count} batches, {requests / max(count, 1):.1f} orders per batch")
-    for label, ceiling, ours in (
-        ("1 market", rows[0][1], rows[1][1]),
-        ("8 markets", rows[2][1], rows[3][1]),
-    ):
-        print(
-            f"{label}: throughput {ours[0] / ceiling[0]:.0%} of the ceiling (target >= 80%), "
-            f"p99 {ours[2] / ceiling[2]:.2f}x the ceiling's (target <= 2x)"
-        )
+    _report(rows, clients, requests)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument(
+        "--markets", type=int, nargs="+", default=[1, 8], help="market counts, a row pair each"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times to measure every pair in the same stack"
+    )
     args = parser.parse_args()
     # The ceiling sends every request of a row to one workflow run, which the server refuses
     # past these limits (TEMPORAL.md); the market workflows roll over, the no-op does not.
@@ -298,7 +338,9 @@ def main() -> None:
         parser.error(f"--requests must be 1-{MAX_UPDATES_PER_RUN} (updates per workflow run)")
     if not 0 < args.clients <= MAX_IN_FLIGHT_UPDATES:
         parser.error(f"--clients must be 1-{MAX_IN_FLIGHT_UPDATES} (updates in flight per run)")
-    asyncio.run(_run(args.clients, args.requests))
+    if any(n < 1 for n in args.markets) or args.rounds < 1:
+        parser.error("--markets and --rounds take positive numbers")
+    asyncio.run(_run(args.clients, args.requests, args.markets, args.rounds))
 
 
 if __name__ == "__main__":
