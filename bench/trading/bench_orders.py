@@ -33,11 +33,10 @@ from temporalio.worker import Worker
 from bench.trading.cpu import cpu_seconds_by_role, per_request_ms
 from bench.trading.noop_workflow import NoopWorkflow
 from bench.trading.raw_http import RawHttpConnection
-from core.embedded.temporal_server import MAX_IN_FLIGHT_UPDATES
+from core.embedded.temporal_server import MAX_IN_FLIGHT_UPDATES, MAX_UPDATES_PER_RUN
 
 DOLLARS = 1_000_000
-# The server refuses updates to one workflow run past 2000 (history.maxTotalUpdates).
-MAX_UPDATES_PER_RUN = 1990
+CEILING_REQUESTS = MAX_UPDATES_PER_RUN - 10
 
 
 def _configure_environment(root: Path) -> None:
@@ -334,8 +333,8 @@ def main() -> None:
     args = parser.parse_args()
     # The ceiling sends every request of a row to one workflow run, which the server refuses
     # past these limits (TEMPORAL.md); the market workflows roll over, the no-op does not.
-    if not 0 < args.requests <= MAX_UPDATES_PER_RUN:
-        parser.error(f"--requests must be 1-{MAX_UPDATES_PER_RUN} (updates per workflow run)")
+    if not 0 < args.requests <= CEILING_REQUESTS:
+        parser.error(f"--requests must be 1-{CEILING_REQUESTS} (updates per workflow run)")
     if not 0 < args.clients <= MAX_IN_FLIGHT_UPDATES:
         parser.error(f"--clients must be 1-{MAX_IN_FLIGHT_UPDATES} (updates in flight per run)")
     if any(n < 1 for n in args.markets) or args.rounds < 1:

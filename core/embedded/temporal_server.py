@@ -13,6 +13,8 @@ from core.embedded.process import spawn, terminate
 SEARCH_ATTRIBUTES = ("MarketId=Keyword", "MarketStatus=Keyword")
 # The server allows 10 in-flight updates per workflow by default; a busy market needs more.
 MAX_IN_FLIGHT_UPDATES = 150
+# The server's default cap on updates to one workflow run (history.maxTotalUpdates), left as is.
+MAX_UPDATES_PER_RUN = 2000
 
 
 def temporal_binary() -> str:
